@@ -1,0 +1,63 @@
+// swift-tools-version:6.0
+//
+// RingGate: a WebSocket gateway on io_uring. The C core (CRingCore) owns rings, sockets and
+// buffers; the Swift modules above it own protocols and policy. See README.md for the layers.
+import PackageDescription
+
+/// One settings list for every Swift target.
+let swiftSettings: [SwiftSetting] = [
+    // https://github.com/swiftlang/swift-evolution/blob/main/proposals/0409-access-level-on-imports.md
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    // https://github.com/swiftlang/swift-evolution/blob/main/proposals/0444-member-import-visibility.md
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "RingGate",
+    products: [
+        .executable(name: "ringgate", targets: ["ringgate"]),
+        .executable(name: "ringload", targets: ["ringload"]),
+        .library(name: "RingGateway", targets: ["RingGateway"]),
+        .library(name: "RingWebSocket", targets: ["RingWebSocket"]),
+        .library(name: "RingTimers", targets: ["RingTimers"]),
+        .library(name: "RingEngine", targets: ["RingEngine"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .target(
+            name: "CRingCore",
+            cSettings: [.define("_GNU_SOURCE"), .unsafeFlags(["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"])],
+            linkerSettings: [
+                .linkedLibrary("uring"), .linkedLibrary("numa"),
+                .linkedLibrary("ssl"), .linkedLibrary("crypto"), .linkedLibrary("pthread"),
+            ]
+        ),
+        .target(name: "RingEngine", dependencies: ["CRingCore"], swiftSettings: swiftSettings),
+        .target(name: "RingWebSocket", dependencies: ["CRingCore"], swiftSettings: swiftSettings),
+        .target(name: "RingTimers", swiftSettings: swiftSettings),
+        .target(
+            name: "RingGateway",
+            dependencies: ["RingEngine", "RingWebSocket", "RingTimers"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "ringgate",
+            dependencies: ["RingGateway", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "ringload",
+            dependencies: [
+                "RingEngine", "RingWebSocket",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "CRingCoreTests", dependencies: ["RingEngine", "CRingCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "RingWebSocketTests", dependencies: ["RingWebSocket"], swiftSettings: swiftSettings),
+        .testTarget(name: "RingTimersTests", dependencies: ["RingTimers"], swiftSettings: swiftSettings),
+        .testTarget(name: "RingGatewayTests", dependencies: ["RingGateway"], swiftSettings: swiftSettings),
+    ]
+)
