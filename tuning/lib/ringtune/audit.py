@@ -17,7 +17,7 @@ import math
 from dataclasses import asdict, dataclass
 
 from . import sysctls
-from .host import UNLIMITED
+from .host import CAP_SYS_RESOURCE, UNLIMITED
 
 # Measured on Linux 6.18 (x86-64): kernel memory of an idle server-side TCP socket (~4.1 KB), and
 # of an idle loopback connection, both ends on this host (~9 KB).
@@ -181,10 +181,17 @@ class Audit:
             f"{self.rings / self.cpus:.1f} rings per CPU")
         if status == "OK":
             return Item(status, "nofile.hard", show(self.hard), f">={self.per_cpu}", detail)
-        fix = (
-            f"LimitNOFILE={self.per_cpu} in ringgate.service (systemd sets it as root; it must be "
-            f"<= fs.nr_open) for one ring per CPU; where the hard limit cannot be raised (no "
-            f"CAP_SYS_RESOURCE, e.g. a container) run ringgate with >= {self.rings} workers")
+        raise_it = (f"LimitNOFILE={self.per_cpu} in ringgate.service (systemd sets it as root; "
+                    f"it must be <= fs.nr_open) gives one ring per CPU")
+        cap = self.host.capability(CAP_SYS_RESOURCE)
+        if cap is not None and not cap["bounding"]:
+            detail += ("; CAP_SYS_RESOURCE is outside this host's bounding set, so no process "
+                       "here can raise the hard limit (setrlimit fails with EPERM)")
+            fix = (f"run ringgate with >= {self.rings} workers (the limit is fixed here); on a "
+                   f"host that allows it: {raise_it}")
+        else:
+            fix = (f"{raise_it}; where the hard limit cannot be raised (no CAP_SYS_RESOURCE) run "
+                   f"ringgate with >= {self.rings} workers")
         return Item(status, "nofile.hard", show(self.hard), f">={self.per_cpu}", detail, fix)
 
     def workers(self):

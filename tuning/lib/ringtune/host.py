@@ -144,10 +144,31 @@ class Host:
         """(soft, hard) RLIMIT_MEMLOCK of this process, or the injected override."""
         return self._memlock or _from_getrlimit(resource.getrlimit(resource.RLIMIT_MEMLOCK))
 
+    def capability(self, bit):
+        """Whether capability `bit` is in this process's effective and bounding sets.
+
+        Returns {"effective": bool, "bounding": bool}, or None when proc/self/status is missing.
+        A capability outside the bounding set cannot be gained by any process started here
+        (a container that dropped it), which makes limits guarded by it fixed.
+        """
+        text = self.read("proc", "self", "status")
+        if text is None:
+            return None
+        sets = {}
+        for line in text.splitlines():
+            name, _, value = line.partition(":")
+            if name in ("CapEff", "CapBnd"):
+                sets[name] = bool(int(value.strip(), 16) >> bit & 1)
+        if len(sets) != 2:
+            return None
+        return {"effective": sets["CapEff"], "bounding": sets["CapBnd"]}
+
     def probe_io_uring(self):
         """Create and close two tiny rings; None when probing is off (fake roots)."""
         return probe_io_uring() if self.probe_enabled else None
 
+
+CAP_SYS_RESOURCE = 24  # needed to raise a hard rlimit
 
 # io_uring_setup(2) is syscall 425 in the unified syscall table (x86-64, arm64, riscv64, ...).
 _NR_IO_URING_SETUP = 425

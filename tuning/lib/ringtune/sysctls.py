@@ -154,16 +154,17 @@ def apply_profile(root, name, state_path, dry_run, out):
             state[key] = current
             save_state(state_path, state, f"recorded by apply --profile {name}")
         try:
-            now = write_sysctl(root, key, wanted)
+            now, error = write_sysctl(root, key, wanted), None
         except OSError as e:
             now, error = None, e.strerror or str(e)
         if now == wanted:
             print(f"  {key}: {current} -> {now}", file=out)
             continue
         failures += 1
-        reason = f"kernel reports {now}" if now is not None else error
+        reason = error or f"kernel reports {now}"
         print(f"  {key}: {current} -> {wanted} FAILED: {reason}", file=out)
-        if recorded_now and read_sysctl(root, key) == current:
+        if error and recorded_now:
+            # The write was refused, so the host still has the recorded value: forget it again.
             del state[key]
             save_state(state_path, state, f"recorded by apply --profile {name}")
     if failures:
@@ -187,7 +188,9 @@ def revert_state(root, state_path, dry_run, out):
         previous = state[key]
         current = read_sysctl(root, key)
         if current is None:
-            print(f"  {key}: skipped, no longer present on this host; dropped from the state", file=out)
+            print(f"  {key}: skipped, no longer present on this host", file=out)
+            if dry_run:
+                continue
         elif dry_run:
             print(f"  {key}: {current} -> {previous} (dry run)", file=out)
             continue
@@ -195,12 +198,12 @@ def revert_state(root, state_path, dry_run, out):
             print(f"  {key}: {current} (already the previous value)", file=out)
         else:
             try:
-                now = write_sysctl(root, key, previous)
+                now, error = write_sysctl(root, key, previous), None
             except OSError as e:
                 now, error = None, e.strerror or str(e)
             if now != previous:
                 failures += 1
-                reason = f"kernel reports {now}" if now is not None else error
+                reason = error or f"kernel reports {now}"
                 print(f"  {key}: {current} -> {previous} FAILED: {reason}", file=out)
                 continue
             print(f"  {key}: {current} -> {now}", file=out)
