@@ -1,5 +1,23 @@
 /*
  * ringcore.h: everything Swift sees of the C core.
+ *
+ * The core runs N workers. A worker is one pthread driving one io_uring with
+ * its own listener (SO_REUSEPORT), fixed-file table, provided-buffer ring,
+ * connection slab and send-chunk pool. Sockets live only as direct
+ * descriptors: a connection is named by its slot (its fixed-file index) and
+ * a generation that changes each time the slot is reused.
+ *
+ * The boundary: once per batch of completions, the worker calls the batch
+ * handler with an array of rg_event records, on the worker's own thread.
+ * The handler answers with rg_conn_* verbs, which only stage work; the
+ * worker submits it when the handler returns. One call per batch keeps the
+ * crossing cheap and lets sends to one connection coalesce into one SQE.
+ *
+ * Threading: rg_conn_* and rg_worker_* verbs other than rg_worker_post must
+ * be called on the worker's thread, from inside its batch handler.
+ * rg_worker_post may be called from any thread.
+ *
+ * Errors: functions return 0 or a value >= 0 on success, -errno on failure.
  */
 #ifndef RINGCORE_H
 #define RINGCORE_H
@@ -7,6 +25,170 @@
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
+
+typedef struct rg_engine rg_engine;
+typedef struct rg_worker rg_worker;
+
+/* How an idle connection waits for data; see rg_config.wait_mode. */
+enum rg_wait_mode {
+	RG_WAIT_RECV = 0,	/* multishot recv armed all the time */
+	RG_WAIT_POLL = 1,	/* multishot poll; a one-shot recv when it fires */
+};
+
+typedef struct rg_config {
+	const char *host;		/* IPv4 or IPv6 literal to listen on */
+	uint16_t port;			/* 0 picks a free port: see rg_engine_port */
+	uint8_t listen;			/* 0: no listener (client-only engine) */
+	uint8_t pin_cpus;		/* pin worker i to the i-th allowed CPU, round robin */
+	uint32_t workers;
+	uint32_t max_connections;	/* across all workers */
+	uint32_t backlog;
+	uint32_t buf_size;		/* bytes per provided receive buffer */
+	uint32_t buf_count;		/* receive buffers per worker, power of two */
+	uint32_t sq_entries;
+	uint32_t cq_entries;
+	uint32_t tick_ms;		/* RG_EV_TICK period; 0 for none */
+	uint32_t send_queue_limit;	/* bytes queued per connection before sends fail */
+	uint32_t send_pool_bytes;	/* send-chunk memory per worker */
+	uint8_t wait_mode;		/* enum rg_wait_mode */
+	uint8_t incremental_buffers;	/* IOU_PBUF_RING_INC where the kernel has it */
+	uint8_t single_issuer;		/* SINGLE_ISSUER|DEFER_TASKRUN where available */
+} rg_config;
+
+/* Fills `c` with the defaults documented in rg_config_defaults (core.c). */
+void rg_config_defaults(rg_config *c);
+
+enum rg_event_kind {
+	RG_EV_OPEN = 1,		/* a connection arrived in `slot` with `gen` */
+	RG_EV_DATA,		/* `result` bytes at `data`: see below */
+	RG_EV_CLOSED,		/* the slot is free; `result` is 0 or -errno (cause) */
+	RG_EV_TICK,		/* `result` ticks elapsed since the last one */
+	RG_EV_MAIL,		/* rg_worker_post: `arg` is the tag, `data` the pointer */
+};
+
+/*
+ * One completion as the handler sees it. For RG_EV_DATA, `data` points into
+ * a receive buffer owned by the worker: it may be modified in place (e.g.
+ * unmasked) and stays valid until the handler returns.
+ */
+typedef struct rg_event {
+	uint8_t kind;		/* enum rg_event_kind */
+	uint8_t flags;
+	uint16_t reserved;
+	uint32_t slot;
+	uint32_t gen;
+	int32_t result;
+	uint8_t *data;
+	uint64_t arg;
+} rg_event;
+
+typedef void (*rg_batch_fn)(void *ctx, rg_worker *w, rg_event *events, uint32_t count);
+
+/*
+ * Creates an engine: validates `cfg`, raises RLIMIT_NOFILE to its hard limit,
+ * sizes each worker's fixed-file table, and binds the listeners. Nothing runs
+ * until rg_engine_start. On failure returns -errno and writes one line
+ * naming the cause into `err`.
+ */
+int rg_engine_create(const rg_config *cfg, rg_engine **out, char *err, size_t err_len);
+
+/* Sets the handler and its per-worker context; call before rg_engine_start. */
+void rg_engine_set_handler(rg_engine *e, rg_batch_fn fn);
+void rg_worker_set_context(rg_worker *w, void *ctx);
+
+/*
+ * Starts the workers and waits until each has its ring. Returns 0, or -errno
+ * with `err` naming the missing kernel feature (workers already started are
+ * stopped again).
+ */
+int rg_engine_start(rg_engine *e, char *err, size_t err_len);
+
+/* Asks every worker to stop and joins them. Safe to call once from any thread. */
+void rg_engine_stop(rg_engine *e);
+void rg_engine_destroy(rg_engine *e);
+
+uint16_t rg_engine_port(const rg_engine *e);
+uint32_t rg_engine_worker_count(const rg_engine *e);
+rg_worker *rg_engine_worker(rg_engine *e, uint32_t index);
+/* Per-worker fixed-file table size actually used (capped by RLIMIT_NOFILE). */
+uint32_t rg_engine_table_size(const rg_engine *e);
+/* One line describing what the engine fell back from, or "" (e.g. no DEFER_TASKRUN). */
+const char *rg_engine_notes(const rg_engine *e);
+
+uint32_t rg_worker_index(const rg_worker *w);
+
+/*
+ * Queues `len` bytes for the connection, copying them into the worker's send
+ * chunks; sends to one connection within a batch leave in one SQE. Returns 0,
+ * -ESTALE for a slot/generation that is not open, -EPIPE once the connection
+ * is closing, -ENOBUFS when the per-connection limit or the worker's pool is
+ * exhausted (nothing is queued then).
+ */
+int rg_conn_send(rg_worker *w, uint32_t slot, uint32_t gen, const void *data, uint32_t len);
+
+/*
+ * Two-part form of rg_conn_send for writers that build a message in place:
+ * reserve returns `len` contiguous writable bytes at the tail of the send
+ * queue (len <= rg_send_chunk_capacity()) or NULL with errno set as above;
+ * commit queues the first `used` of them. Nothing else may be called on the
+ * same connection between the two.
+ */
+uint8_t *rg_conn_send_reserve(rg_worker *w, uint32_t slot, uint32_t gen, uint32_t len);
+void rg_conn_send_commit(rg_worker *w, uint32_t slot, uint32_t used);
+uint32_t rg_send_chunk_capacity(void);
+
+/* Bytes queued and not yet acknowledged by the kernel; 0 for a stale id. */
+uint32_t rg_conn_queued(rg_worker *w, uint32_t slot, uint32_t gen);
+
+enum rg_close_how {
+	RG_CLOSE_FLUSH = 0,	/* send what is queued, shut down writes, close on EOF */
+	RG_CLOSE_ABORT = 1,	/* drop what is queued and close now */
+};
+
+/*
+ * Closes the connection; RG_EV_CLOSED follows once no request on it is in
+ * flight. Returns 0 or -ESTALE. Data events already in the current batch for
+ * this slot are still delivered; the handler should ignore them.
+ */
+int rg_conn_close(rg_worker *w, uint32_t slot, uint32_t gen, int how);
+
+/*
+ * Stops reading from the connection (backpressure) until rg_conn_resume. Data
+ * already received is still delivered. Returns 0 or -ESTALE.
+ */
+int rg_conn_pause(rg_worker *w, uint32_t slot, uint32_t gen);
+int rg_conn_resume(rg_worker *w, uint32_t slot, uint32_t gen);
+
+/*
+ * Hands (tag, ptr) to worker `w`, which receives it as RG_EV_MAIL. Callable
+ * from any thread; wakes the worker once per batch of posts. Returns 0 or
+ * -EAGAIN when the mailbox is full (the caller retries later).
+ */
+int rg_worker_post(rg_worker *w, uint64_t tag, void *ptr);
+
+typedef struct rg_stats {
+	uint64_t accepted;
+	uint64_t refused_table_full;	/* accept found the fixed-file table full */
+	uint64_t accept_errors;
+	uint64_t closed;
+	uint64_t open_now;
+	uint64_t recv_bytes;
+	uint64_t recv_completions;
+	uint64_t recv_enobufs;		/* buffer ring ran dry; recv re-armed */
+	uint64_t send_bytes;
+	uint64_t send_completions;
+	uint64_t send_partial;
+	uint64_t send_rejected;		/* rg_conn_send refused: limit or pool */
+	uint64_t peer_resets;
+	uint64_t mail;
+	uint64_t ticks;
+	uint64_t unexpected;		/* completions with errors that indicate a bug */
+} rg_stats;
+
+/* Snapshot of one worker's counters (read without locking: approximate). */
+void rg_worker_stats(const rg_worker *w, rg_stats *out);
+/* Sum over all workers. */
+void rg_engine_stats(const rg_engine *e, rg_stats *out);
 
 /*
  * SHA-1 of `len` bytes at `data` into `out`, via OpenSSL's libcrypto.

@@ -1,0 +1,193 @@
+/*
+ * Types shared by the core's files. Nothing here is visible to Swift.
+ */
+#ifndef RG_INTERNAL_H
+#define RG_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "ringcore.h"
+#include "uring_compat.h"
+#include "udata.h"
+
+#ifdef NDEBUG
+#define RG_BUG_ON(cond) ((void)0)
+#else
+#include <assert.h>
+#define RG_BUG_ON(cond) assert(!(cond))
+#endif
+
+#define RG_NONE 0xffffffffu
+#define RG_BGID 1
+#define RG_EVENT_BATCH 256
+#define RG_MAILBOX_CAPACITY 4096
+/* A send chunk: 16 KiB minus its header, so chunks pack pages exactly. */
+#define RG_CHUNK_BYTES 16384u
+#define RG_CHUNK_DATA (RG_CHUNK_BYTES - 16u)
+
+enum rg_conn_state {
+	RG_CONN_FREE = 0,
+	RG_CONN_OPEN,
+	RG_CONN_DRAINING,	/* flushing, then shutdown(SHUT_WR), then close on EOF */
+	RG_CONN_CLOSING,	/* waiting for in-flight requests, then close */
+};
+
+enum rg_conn_flag {
+	RG_CF_RECV_ARMED = 1 << 0,	/* multishot recv, or the poll-mode recv, in flight */
+	RG_CF_POLL_ARMED = 1 << 1,
+	RG_CF_SENDING = 1 << 2,
+	RG_CF_DIRTY = 1 << 3,		/* on the worker's flush list */
+	RG_CF_PAUSED = 1 << 4,
+	RG_CF_REARM = 1 << 5,		/* on the worker's re-arm list */
+	RG_CF_SHUT = 1 << 6,		/* shutdown(SHUT_WR) submitted */
+	RG_CF_EOF = 1 << 7,		/* the peer closed its side */
+};
+
+/*
+ * One connection, indexed by its fixed-file slot. 24 bytes; an idle
+ * connection owns no buffer (head == RG_NONE).
+ */
+struct rg_conn {
+	uint32_t gen;		/* 4: bumped on every accept into this slot */
+	uint8_t state;		/* 1: enum rg_conn_state */
+	uint8_t flags;		/* 1: enum rg_conn_flag */
+	uint8_t inflight;	/* 1: requests on this socket not yet completed */
+	uint8_t how;		/* 1: how the close was asked for */
+	uint32_t queued;	/* 4: bytes in the send queue */
+	uint32_t head;		/* 4: first send chunk, RG_NONE if empty */
+	uint32_t tail;		/* 4: last send chunk */
+	int32_t cause;		/* 4: first error seen, reported with RG_EV_CLOSED */
+};
+_Static_assert(sizeof(struct rg_conn) == 24, "connection slot budget is 24 bytes");
+
+/* Send chunk header; data follows. `sent..end` is what the kernel still has to take. */
+struct rg_chunk {
+	uint32_t next;
+	uint32_t start;		/* first byte not yet acknowledged by a send completion */
+	uint32_t end;		/* first free byte */
+	uint32_t inflight;	/* bytes of the send in flight from `start` */
+	uint8_t data[RG_CHUNK_DATA];
+};
+_Static_assert(sizeof(struct rg_chunk) == RG_CHUNK_BYTES, "chunks are 16 KiB");
+
+struct rg_mail {
+	uint64_t tag;
+	void *ptr;
+};
+
+struct rg_bufring {
+	struct io_uring_buf_ring *ring;
+	size_t ring_bytes;
+	uint8_t *base;		/* buf_count * buf_size bytes */
+	uint32_t *offset;	/* bytes consumed per buffer (incremental mode) */
+	uint16_t *recycle;	/* buffer ids to hand back after the batch */
+	uint32_t recycle_count;
+	uint32_t size;
+	uint32_t count;
+	uint32_t mask;
+	bool incremental;
+};
+
+struct rg_worker {
+	struct io_uring ring;
+	rg_engine *engine;
+	void *ctx;
+	uint32_t index;
+	int cpu;
+	int node;
+	int listen_fd;
+	pthread_t thread;
+
+	struct rg_conn *conns;
+	uint32_t table_size;
+	uint32_t open_count;
+
+	struct rg_bufring bufs;
+
+	struct rg_chunk *chunks;
+	uint32_t chunk_count;
+	uint32_t chunk_free;	/* head of the free list */
+	uint32_t chunk_used;
+
+	uint32_t *dirty;	/* slots with sends to submit */
+	uint32_t dirty_count;
+	uint32_t *rearm;	/* slots whose recv must be armed again */
+	uint32_t rearm_count;
+
+	rg_event events[RG_EVENT_BATCH];
+	uint32_t event_count;
+	rg_event *deferred;	/* events raised by verbs inside the handler */
+	uint32_t deferred_count;
+	uint32_t deferred_cap;
+
+	pthread_mutex_t mail_lock;
+	struct rg_mail *mail;
+	struct rg_mail *mail_taken;
+	uint32_t mail_count;
+	int mail_fd;		/* eventfd that wakes the ring */
+	uint64_t mail_value;
+
+	struct __kernel_timespec tick_ts;
+	bool tick_multishot;
+	bool has_inc;
+
+	rg_stats stats;
+};
+
+struct rg_engine {
+	rg_config cfg;
+	rg_batch_fn handler;
+	rg_worker *workers;
+	uint32_t worker_count;
+	uint32_t table_size;
+	uint16_t port;
+	atomic_bool stop;
+
+	pthread_mutex_t start_lock;
+	pthread_cond_t start_cond;
+	uint32_t started;
+	int start_error;
+	char start_err[256];
+	char notes[256];
+};
+
+/* worker.c */
+void *rg_internal_worker_main(void *arg);
+struct io_uring_sqe *rg_internal_sqe(rg_worker *w);
+void rg_internal_event_room(rg_worker *w);
+void rg_internal_emit(rg_worker *w, uint8_t kind, uint32_t slot, uint32_t gen,
+		      int32_t result, uint8_t *data, uint64_t arg);
+
+/* bufring.c */
+int rg_internal_bufring_init(rg_worker *w, char *err, size_t err_len);
+void rg_internal_bufring_free(rg_worker *w);
+uint8_t *rg_internal_buf_take(rg_worker *w, uint32_t bid, uint32_t len, bool more);
+void rg_internal_buf_recycle(rg_worker *w);
+
+/* listen.c */
+int rg_internal_listen_open(rg_engine *e, char *err, size_t err_len);
+void rg_internal_accept_arm(rg_worker *w);
+void rg_internal_on_accept(rg_worker *w, struct io_uring_cqe *cqe);
+
+/* conn.c */
+int rg_internal_conns_init(rg_worker *w);
+void rg_internal_conns_free(rg_worker *w);
+void rg_internal_conn_opened(rg_worker *w, uint32_t slot);
+void rg_internal_on_recv(rg_worker *w, struct io_uring_cqe *cqe);
+void rg_internal_on_poll(rg_worker *w, struct io_uring_cqe *cqe);
+void rg_internal_on_send(rg_worker *w, struct io_uring_cqe *cqe);
+void rg_internal_on_shutdown(rg_worker *w, struct io_uring_cqe *cqe);
+void rg_internal_flush(rg_worker *w);
+
+/* xworker.c */
+int rg_internal_mail_init(rg_worker *w);
+void rg_internal_mail_free(rg_worker *w);
+void rg_internal_mail_arm(rg_worker *w);
+void rg_internal_on_mail(rg_worker *w, struct io_uring_cqe *cqe);
+
+void rg_internal_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

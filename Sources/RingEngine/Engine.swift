@@ -1,0 +1,91 @@
+public import CRingCore
+
+/// Why the engine could not be created or started, with the core's one-line reason.
+public struct EngineError: Error, CustomStringConvertible, Sendable {
+    /// The negative errno the core returned.
+    public let code: Int32
+    public let message: String
+    public var description: String { message }
+}
+
+/// Receives one worker's batches of completions, on that worker's thread.
+///
+/// One object per worker: it owns that worker's per-connection state, so it
+/// needs no locks. It is called once per batch, never per message.
+public protocol WorkerHandler: AnyObject {
+    /// Handles `events`; buffers in `.data` events are valid only during the call.
+    func handle(_ events: UnsafeMutableBufferPointer<rg_event>, on worker: Worker)
+}
+
+/// The io_uring engine: N workers, each with its own ring, listener and connection table.
+public final class Engine: @unchecked Sendable {
+    // @unchecked: the pointer is only used by start/stop, which the owner serialises.
+    private let raw: OpaquePointer
+    private var handlers: [HandlerBox] = []
+    private var running = false
+
+    public init(_ configuration: EngineConfiguration) throws(EngineError) {
+        var error = [CChar](repeating: 0, count: 256)
+        var created: OpaquePointer?
+        let code = configuration.withRaw { rg_engine_create(&$0, &created, &error, error.count) }
+        guard code == 0, let created else {
+            throw EngineError(code: code, message: String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        }
+        raw = created
+    }
+
+    deinit {
+        if running { rg_engine_stop(raw) }
+        rg_engine_destroy(raw)
+    }
+
+    /// The bound port (useful when configured with port 0).
+    public var port: UInt16 { rg_engine_port(raw) }
+    public var workerCount: Int { Int(rg_engine_worker_count(raw)) }
+    /// Per-worker connection table size after the open-file cap.
+    public var tableSize: Int { Int(rg_engine_table_size(raw)) }
+    /// What the core fell back from (empty when nothing).
+    public var notes: String { String(cString: rg_engine_notes(raw)) }
+
+    /// The worker at `index`, for posting mail from other threads.
+    public func worker(_ index: Int) -> Worker { Worker(raw: rg_engine_worker(raw, UInt32(index))!) }
+
+    /// Starts every worker with the handler `makeHandler` builds for it.
+    public func start(_ makeHandler: (Worker) -> WorkerHandler) throws(EngineError) {
+        handlers = (0..<workerCount).map { HandlerBox(makeHandler(worker($0))) }
+        for (index, box) in handlers.enumerated() {
+            rg_worker_set_context(rg_engine_worker(raw, UInt32(index)), Unmanaged.passUnretained(box).toOpaque())
+        }
+        rg_engine_set_handler(raw) { context, worker, events, count in
+            // The box outlives its worker: the engine holds it until stop() has joined the thread.
+            let box = Unmanaged<HandlerBox>.fromOpaque(context!).takeUnretainedValue()
+            box.handler.handle(UnsafeMutableBufferPointer(start: events, count: Int(count)), on: Worker(raw: worker!))
+        }
+        var error = [CChar](repeating: 0, count: 256)
+        let code = rg_engine_start(raw, &error, error.count)
+        guard code == 0 else {
+            throw EngineError(code: code, message: String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        }
+        running = true
+    }
+
+    /// Stops the workers and waits for them to exit.
+    public func stop() {
+        guard running else { return }
+        rg_engine_stop(raw)
+        running = false
+    }
+
+    /// Counters summed over all workers.
+    public var stats: rg_stats {
+        var out = rg_stats()
+        rg_engine_stats(raw, &out)
+        return out
+    }
+}
+
+/// Holds a handler behind a class reference the C core can carry as its context.
+private final class HandlerBox {
+    let handler: WorkerHandler
+    init(_ handler: WorkerHandler) { self.handler = handler }
+}

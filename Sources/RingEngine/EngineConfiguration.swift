@@ -1,0 +1,62 @@
+import CRingCore
+
+/// How an idle connection waits for data. The kernel-memory trade-off is
+/// measured in `bench/RESULTS.md`.
+public enum WaitMode: UInt8, Sendable {
+    /// A multishot recv stays armed (`IORING_RECV_MULTISHOT`): one completion per arrival.
+    case multishotRecv = 0
+    /// A multishot poll stays armed; a one-shot recv is issued when it fires.
+    case poll = 1
+}
+
+/// Settings for the C core; each field mirrors `rg_config` in `ringcore.h`.
+public struct EngineConfiguration: Sendable {
+    public var host = "127.0.0.1"
+    public var port: UInt16 = 8080
+    /// `false` for a client-only engine (the load generator).
+    public var listens = true
+    public var pinsCPUs = true
+    public var workers: UInt32 = 2
+    public var maxConnections: UInt32 = 10_000
+    public var backlog: UInt32 = 4096
+    public var receiveBufferBytes: UInt32 = 4096
+    /// Receive buffers per worker; a power of two.
+    public var receiveBufferCount: UInt32 = 1024
+    public var submissionEntries: UInt32 = 1024
+    public var completionEntries: UInt32 = 8192
+    /// Period of `.tick` events; 0 turns them off.
+    public var tickMs: UInt32 = 100
+    public var sendQueueLimitBytes: UInt32 = 1 << 20
+    public var sendPoolBytesPerWorker: UInt32 = 16 << 20
+    public var waitMode: WaitMode = .multishotRecv
+    public var incrementalBuffers = true
+    public var singleIssuer = true
+
+    public init() {}
+
+    /// Fills an `rg_config`; `host` must stay alive while `body` runs.
+    func withRaw<R>(_ body: (inout rg_config) throws -> R) rethrows -> R {
+        try host.withCString { hostPointer in
+            var raw = rg_config()
+            rg_config_defaults(&raw)
+            raw.host = hostPointer
+            raw.port = port
+            raw.listen = listens ? 1 : 0
+            raw.pin_cpus = pinsCPUs ? 1 : 0
+            raw.workers = workers
+            raw.max_connections = maxConnections
+            raw.backlog = backlog
+            raw.buf_size = receiveBufferBytes
+            raw.buf_count = receiveBufferCount
+            raw.sq_entries = submissionEntries
+            raw.cq_entries = completionEntries
+            raw.tick_ms = tickMs
+            raw.send_queue_limit = sendQueueLimitBytes
+            raw.send_pool_bytes = sendPoolBytesPerWorker
+            raw.wait_mode = waitMode.rawValue
+            raw.incremental_buffers = incrementalBuffers ? 1 : 0
+            raw.single_issuer = singleIssuer ? 1 : 0
+            return try body(&raw)
+        }
+    }
+}

@@ -1,0 +1,96 @@
+public import CRingCore
+
+/// A connection as the core names it: its slot in a worker's table and the
+/// slot's generation, so a stale id is refused.
+public struct ConnectionID: Hashable, Sendable {
+    public var slot: UInt32
+    public var generation: UInt32
+
+    public init(slot: UInt32, generation: UInt32) {
+        self.slot = slot
+        self.generation = generation
+    }
+}
+
+/// Why a send was not queued (`rg_conn_send`'s errors).
+public enum SendRefusal: Error, Sendable {
+    /// The id names no open connection.
+    case stale
+    /// The connection is closing.
+    case closing
+    /// The per-connection queue limit or the worker's send pool is exhausted.
+    case full
+}
+
+/// One worker of the engine. Every method except `post` must be called on the
+/// worker's own thread, from inside its handler.
+public struct Worker: @unchecked Sendable {
+    // @unchecked: only `post` is called from other threads, and the core locks it.
+    let raw: OpaquePointer
+
+    public var index: Int { Int(rg_worker_index(raw)) }
+
+    /// Queues `bytes` for the connection (copied into the send queue).
+    @inline(__always)
+    public func send(_ id: ConnectionID, _ bytes: UnsafeRawBufferPointer) -> SendRefusal? {
+        refusal(rg_conn_send(raw, id.slot, id.generation, bytes.baseAddress, UInt32(bytes.count)))
+    }
+
+    /// Reserves `count` contiguous bytes at the tail of the send queue for
+    /// in-place writing; `commit` queues what was written.
+    @inline(__always)
+    public func reserve(_ id: ConnectionID, _ count: Int) -> UnsafeMutableRawPointer? {
+        rg_conn_send_reserve(raw, id.slot, id.generation, UInt32(count)).map { UnsafeMutableRawPointer($0) }
+    }
+
+    @inline(__always)
+    public func commit(_ id: ConnectionID, _ used: Int) {
+        rg_conn_send_commit(raw, id.slot, UInt32(used))
+    }
+
+    /// The largest `count` `reserve` accepts.
+    public static var reserveCapacity: Int { Int(rg_send_chunk_capacity()) }
+
+    /// Bytes queued and not yet taken by the kernel.
+    public func queuedBytes(_ id: ConnectionID) -> Int { Int(rg_conn_queued(raw, id.slot, id.generation)) }
+
+    /// Closes after flushing (`abort == false`) or at once.
+    @discardableResult
+    public func close(_ id: ConnectionID, abort: Bool = false) -> Bool {
+        rg_conn_close(raw, id.slot, id.generation, abort ? Int32(RG_CLOSE_ABORT.rawValue) : Int32(RG_CLOSE_FLUSH.rawValue)) == 0
+    }
+
+    /// Stops reading from the connection until `resume`.
+    public func pause(_ id: ConnectionID) { _ = rg_conn_pause(raw, id.slot, id.generation) }
+    public func resume(_ id: ConnectionID) { _ = rg_conn_resume(raw, id.slot, id.generation) }
+
+    /// Hands `(tag, pointer)` to this worker from any thread; `false` when its mailbox is full.
+    /// Tag 0 is reserved.
+    public func post(tag: UInt64, _ pointer: UnsafeMutableRawPointer?) -> Bool {
+        precondition(tag != 0, "mail tag 0 is reserved for the engine")
+        return rg_worker_post(raw, tag, pointer) == 0
+    }
+
+    /// This worker's counters.
+    public var stats: rg_stats {
+        var out = rg_stats()
+        rg_worker_stats(raw, &out)
+        return out
+    }
+
+    @inline(__always)
+    private func refusal(_ code: Int32) -> SendRefusal? {
+        switch code {
+        case 0: nil
+        case -ESTALE: .stale
+        case -EPIPE: .closing
+        default: .full
+        }
+    }
+}
+
+extension rg_event {
+    /// The connection this event is about.
+    @inline(__always)
+    public var connection: ConnectionID { ConnectionID(slot: slot, generation: gen) }
+}

@@ -1,0 +1,55 @@
+import CRingCore
+import RingEngine
+import Synchronization
+
+/// Counters a test reads while the workers run.
+final class EchoCounters: Sendable {
+    let opened = Atomic<Int>(0)
+    let closed = Atomic<Int>(0)
+    let closedWithError = Atomic<Int>(0)
+    let mail = Atomic<Int>(0)
+    let ticks = Atomic<Int>(0)
+}
+
+/// Echoes every byte back; used to test the core without any protocol above it.
+final class EchoHandler: WorkerHandler {
+    let counters: EchoCounters
+
+    init(_ counters: EchoCounters) { self.counters = counters }
+
+    func handle(_ events: UnsafeMutableBufferPointer<rg_event>, on worker: Worker) {
+        for event in events {
+            switch Int32(event.kind) {
+            case Int32(RG_EV_OPEN.rawValue):
+                counters.opened.add(1, ordering: .relaxed)
+            case Int32(RG_EV_DATA.rawValue):
+                let bytes = UnsafeRawBufferPointer(start: event.data, count: Int(event.result))
+                if worker.send(event.connection, bytes) != nil {
+                    worker.close(event.connection, abort: true)
+                }
+            case Int32(RG_EV_CLOSED.rawValue):
+                counters.closed.add(1, ordering: .relaxed)
+                if event.result < 0 { counters.closedWithError.add(1, ordering: .relaxed) }
+            case Int32(RG_EV_MAIL.rawValue):
+                counters.mail.add(Int(event.arg), ordering: .relaxed)
+            case Int32(RG_EV_TICK.rawValue):
+                counters.ticks.add(1, ordering: .relaxed)
+            default:
+                break
+            }
+        }
+    }
+}
+
+/// Starts an echo engine on an ephemeral port.
+func startEcho(_ tweak: (inout EngineConfiguration) -> Void = { _ in }) throws -> (Engine, EchoCounters) {
+    var config = EngineConfiguration()
+    config.port = 0
+    config.workers = 2
+    config.maxConnections = 12_000
+    tweak(&config)
+    let engine = try Engine(config)
+    let counters = EchoCounters()
+    try engine.start { _ in EchoHandler(counters) }
+    return (engine, counters)
+}

@@ -1,0 +1,151 @@
+import CRingCore
+import Glibc
+import RingEngine
+import Synchronization
+import Testing
+
+@Suite("Core over real sockets")
+struct EchoTests {
+    @Test("5000 concurrent connections echo through the core")
+    func fiveThousandConnections() throws {
+        let (engine, counters) = try startEcho()
+        defer { engine.stop() }
+        var clients: [LoopbackClient] = []
+        for _ in 0..<5000 {
+            let client = try #require(LoopbackClient(port: engine.port))
+            clients.append(client)
+        }
+        #expect(eventually { counters.opened.load(ordering: .relaxed) == 5000 })
+        #expect(engine.stats.open_now == 5000)
+        for (i, client) in clients.enumerated() {
+            #expect(client.send(Array("hello \(i)".utf8)))
+        }
+        var mismatches = 0
+        for (i, client) in clients.enumerated() {
+            let expected = Array("hello \(i)".utf8)
+            if client.receive(exactly: expected.count) != expected { mismatches += 1 }
+        }
+        #expect(mismatches == 0)
+        // Both workers took a share of the connections (SO_REUSEPORT spreads them).
+        #expect(engine.worker(0).stats.accepted > 0 && engine.worker(1).stats.accepted > 0)
+        for client in clients { client.close() }
+        #expect(eventually { counters.closed.load(ordering: .relaxed) == 5000 })
+        #expect(engine.stats.open_now == 0)
+        #expect(engine.stats.unexpected == 0)
+    }
+
+    @Test("a slow reader gets every byte in order")
+    func slowReader() throws {
+        let (engine, _) = try startEcho { $0.sendQueueLimitBytes = 32 << 20; $0.sendPoolBytesPerWorker = 64 << 20 }
+        defer { engine.stop() }
+        let client = try #require(LoopbackClient(port: engine.port))
+        defer { client.close() }
+        let payload = (0..<(6 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ $0 >> 9) }
+        // Write everything before reading anything: the echo backs up into the send queue.
+        let writer = Thread { _ = client.send(payload) }
+        usleep(300_000)
+        let echoed = client.receive(exactly: payload.count)
+        writer.join()
+        #expect(echoed.count == payload.count)
+        #expect(echoed == payload)
+        #expect(engine.stats.send_bytes == UInt64(payload.count))
+    }
+
+    @Test("a peer reset mid-stream closes only that connection")
+    func peerReset() throws {
+        let (engine, counters) = try startEcho()
+        defer { engine.stop() }
+        let victim = try #require(LoopbackClient(port: engine.port))
+        #expect(victim.send([UInt8](repeating: 1, count: 4 << 20).prefix(4 << 20).map { $0 }) || true)
+        victim.reset()
+        #expect(eventually { counters.closed.load(ordering: .relaxed) == 1 })
+        let survivor = try #require(LoopbackClient(port: engine.port))
+        defer { survivor.close() }
+        #expect(survivor.send(Array("still here".utf8)))
+        #expect(survivor.receive(exactly: 10) == Array("still here".utf8))
+        #expect(engine.stats.unexpected == 0)
+    }
+
+    @Test("a two-buffer ring runs dry and still delivers every byte in order", arguments: [true, false])
+    func bufferExhaustion(incremental: Bool) throws {
+        let (engine, _) = try startEcho {
+            $0.receiveBufferCount = 2
+            $0.receiveBufferBytes = 64
+            $0.incrementalBuffers = incremental
+            $0.sendQueueLimitBytes = 8 << 20
+        }
+        defer { engine.stop() }
+        let clients = (0..<50).compactMap { _ in LoopbackClient(port: engine.port) }
+        #expect(clients.count == 50)
+        let payloads = clients.indices.map { i in (0..<65_536).map { UInt8(truncatingIfNeeded: $0 &+ i &* 31) } }
+        let writers = clients.indices.map { i in Thread { _ = clients[i].send(payloads[i]) } }
+        var intact = 0
+        for (i, client) in clients.enumerated() where client.receive(exactly: payloads[i].count) == payloads[i] {
+            intact += 1
+        }
+        writers.forEach { $0.join() }
+        clients.forEach { $0.close() }
+        #expect(intact == 50)
+        #expect(engine.stats.recv_enobufs > 0)
+    }
+
+    @Test("a full table closes new connections cleanly and counts them")
+    func tableFull() throws {
+        let (engine, counters) = try startEcho { $0.workers = 1; $0.maxConnections = 10 }
+        defer { engine.stop() }
+        #expect(engine.tableSize == 10)
+        let held = (0..<10).compactMap { _ in LoopbackClient(port: engine.port) }
+        #expect(eventually { counters.opened.load(ordering: .relaxed) == 10 })
+        let extra = (0..<5).compactMap { _ in LoopbackClient(port: engine.port) }
+        for client in extra { #expect(client.waitForClose()) }
+        #expect(engine.stats.refused_table_full == 5)
+        #expect(held[0].send([42]) && held[0].receive(exactly: 1) == [42])
+        held[0].close()
+        #expect(eventually { counters.closed.load(ordering: .relaxed) == 1 })
+        // A freed slot takes the next connection.
+        let late = try #require(LoopbackClient(port: engine.port))
+        #expect(late.send([7]) && late.receive(exactly: 1) == [7])
+        late.close()
+        (held.dropFirst() + extra).forEach { $0.close() }
+    }
+
+    @Test("more workers than cores all serve connections")
+    func moreWorkersThanCores() throws {
+        let (engine, _) = try startEcho { $0.workers = 8 }
+        defer { engine.stop() }
+        let clients = (0..<400).compactMap { _ in LoopbackClient(port: engine.port) }
+        for (i, client) in clients.enumerated() {
+            let message = Array("w\(i)".utf8)
+            #expect(client.send(message) && client.receive(exactly: message.count) == message)
+        }
+        let busy = (0..<8).filter { engine.worker($0).stats.accepted > 0 }.count
+        #expect(busy == 8)
+        clients.forEach { $0.close() }
+    }
+
+    @Test("mail posted from other threads reaches the worker, and ticks arrive")
+    func mailAndTicks() throws {
+        let (engine, counters) = try startEcho { $0.tickMs = 10 }
+        defer { engine.stop() }
+        let posters = (0..<4).map { _ in
+            Thread { for _ in 0..<1000 { while !engine.worker(1).post(tag: 1, nil) { usleep(100) } } }
+        }
+        posters.forEach { $0.join() }
+        #expect(eventually { counters.mail.load(ordering: .relaxed) == 4000 })
+        #expect(eventually { counters.ticks.load(ordering: .relaxed) >= 5 })
+    }
+
+    @Test("wait modes: poll mode echoes like multishot recv")
+    func pollMode() throws {
+        let (engine, _) = try startEcho { $0.waitMode = .poll; $0.receiveBufferBytes = 256 }
+        defer { engine.stop() }
+        let clients = (0..<200).compactMap { _ in LoopbackClient(port: engine.port) }
+        let payload = (0..<10_000).map { UInt8(truncatingIfNeeded: $0) }
+        var intact = 0
+        for client in clients where client.send(payload) && client.receive(exactly: payload.count) == payload {
+            intact += 1
+        }
+        #expect(intact == 200)
+        clients.forEach { $0.close() }
+    }
+}
