@@ -74,7 +74,7 @@ extension TimingWheel {
             }
             unlink(id)
             nodes[Int(id)].next = Self.unlinked
-            count -= 1
+            state.pointee.count -= 1
             fired += 1
             expired(id)
         }

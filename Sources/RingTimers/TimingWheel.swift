@@ -68,13 +68,26 @@ public final class TimingWheel {
     public let slotCount: Int
 
     /// The last tick passed to ``advance(to:limit:_:)``, or the start tick before the first call.
-    public private(set) var currentTick: UInt32
+    public var currentTick: UInt32 { state.pointee.currentTick }
 
     /// Number of timers scheduled.
-    public internal(set) var count: Int
+    public var count: Int { state.pointee.count }
 
-    /// First tick whose slot has not been swept; every node in a slot has a deadline at or after it.
-    var cursorTick: UInt32
+    /// The wheel's mutable scalars. They live behind a pointer rather than in stored `var`s
+    /// because a class's stored `var` is checked for exclusive access at run time on every write,
+    /// which costs more than the rest of `schedule`.
+    struct State {
+        /// See ``TimingWheel/currentTick``.
+        var currentTick: UInt32
+        /// First tick whose slot has not been swept; every node in a slot has a deadline at or
+        /// after it.
+        var cursorTick: UInt32
+        /// See ``TimingWheel/count``.
+        var count: Int
+    }
+
+    /// The one `State`, allocated at init.
+    let state: UnsafeMutablePointer<State>
 
     /// `slotCount - 1`: a deadline's slot is `deadline & slotMask`.
     let slotMask: UInt32
@@ -109,9 +122,8 @@ public final class TimingWheel {
 
         self.capacity = capacity
         self.slotCount = slotCount
-        self.currentTick = startTick
-        self.cursorTick = startTick &+ 1
-        self.count = 0
+        self.state = .allocate(capacity: 1)
+        state.initialize(to: State(currentTick: startTick, cursorTick: startTick &+ 1, count: 0))
         self.slotMask = UInt32(slotCount - 1)
         self.firstSlotHead = UInt32(capacity)
         self.pendingHead = UInt32(capacity + slotCount)
@@ -132,6 +144,8 @@ public final class TimingWheel {
     deinit {
         nodes.deinitialize(count: capacity + slotCount + 2)
         nodes.deallocate()
+        state.deinitialize(count: 1)
+        state.deallocate()
     }
 
     /// Schedules timer `id` to fire at `deadlineTick`, moving it if it is already scheduled. O(1).
@@ -151,7 +165,7 @@ public final class TimingWheel {
         let distance = Int32(bitPattern: deadlineTick &- currentTick)
         precondition(distance != Int32.min, "deadline is 2^31 ticks from the current tick")
         if nodes[Int(id)].next == Self.unlinked {
-            count += 1
+            state.pointee.count += 1
         } else {
             unlink(id)
         }
@@ -172,7 +186,7 @@ public final class TimingWheel {
         guard nodes[Int(id)].next != Self.unlinked else { return }
         unlink(id)
         nodes[Int(id)].next = Self.unlinked
-        count -= 1
+        state.pointee.count -= 1
     }
 
     /// Returns whether timer `id` is scheduled.
@@ -216,7 +230,7 @@ public final class TimingWheel {
     @discardableResult
     public func advance(to tick: UInt32, limit: Int, _ expired: (UInt32) -> Void) -> Int {
         if Int32(bitPattern: tick &- currentTick) > 0 {
-            currentTick = tick
+            state.pointee.currentTick = tick
         }
         let now = currentTick
         var fired = 0
@@ -226,18 +240,18 @@ public final class TimingWheel {
         guard drainScan(now: now, limit: limit, fired: &fired, expired) else { return fired }
 
         // Ticks cursorTick...now still to sweep; 0 when cursorTick == now + 1.
-        let ticksBehind = Int(now &- cursorTick &+ 1)
+        let ticksBehind = Int(now &- state.pointee.cursorTick &+ 1)
         let visits = min(ticksBehind, slotCount)
         for _ in 0..<visits {
-            let head = slotHead(of: cursorTick)
+            let head = slotHead(of: state.pointee.cursorTick)
             // Every timer still in this slot has a deadline after it once it has been swept.
-            cursorTick &+= 1
+            state.pointee.cursorTick &+= 1
             splice(head, ontoFrontOf: scanHead)
             guard drainScan(now: now, limit: limit, fired: &fired, expired) else { return fired }
         }
         // After a jump of a revolution or more, every slot has been swept once and holds only timers
         // due after `now`.
-        cursorTick = now &+ 1
+        state.pointee.cursorTick = now &+ 1
         return fired
     }
 }
