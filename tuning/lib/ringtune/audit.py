@@ -175,8 +175,8 @@ class Audit:
         n = self.t.connections
         status = self._ring_severity(self.rings)
         detail = (
-            f"one ring's fixed-file table holds at most {self.ring_cap} sockets (io_uring refuses a "
-            f"larger table: RLIMIT_NOFILE, and never more than {IORING_MAX_FIXED_FILES}), so {n} "
+            f"one ring's fixed-file table holds at most {self.ring_cap} sockets (io_uring refuses "
+            f"a larger table: RLIMIT_NOFILE, and never more than {IORING_MAX_FIXED_FILES}), so {n} "
             f"connections need >= {self.rings} rings; {self.cpus} CPUs -> "
             f"{self.rings / self.cpus:.1f} rings per CPU")
         if status == "OK":
@@ -364,8 +364,8 @@ class Audit:
         page = self.host.page_size()
         needed = self.t.sockets * TCP_MEM_PAGES_PER_CLOSING_SOCKET
         current = " ".join(map(str, value))
-        detail = (f"pages of TCP buffer memory (low pressure max); closing {self.t.sockets} sockets "
-                  f"at once queues ~{TCP_MEM_PAGES_PER_CLOSING_SOCKET} page each "
+        detail = (f"pages of TCP buffer memory (low pressure max); closing {self.t.sockets} "
+                  f"sockets at once queues ~{TCP_MEM_PAGES_PER_CLOSING_SOCKET} page each "
                   f"({human_bytes(needed * page)}); max is {human_bytes(value[2] * page)}")
         if value[2] < needed:
             fix = self._sysctl_fix("net.ipv4.tcp_mem", f"{needed // 2} {needed * 3 // 4} {needed}",
@@ -425,9 +425,9 @@ class Audit:
         if capacity < self.t.connections:
             full = 65535 - 1024 + 1
             addresses = math.ceil(self.t.connections / (d * full))
-            fix = (f"{self._sysctl_fix('net.ipv4.ip_local_port_range', '1024 65535', lambda v: True)}"
-                   f" gives {k * d * full}; with that range use >= {addresses} source addresses "
-                   f"(127.0.0.0/8 on loopback); keep the gateway's port out of the range "
+            widen = self._sysctl_fix("net.ipv4.ip_local_port_range", "1024 65535", lambda v: True)
+            fix = (f"{widen} gives {k * d * full}; with that range use >= {addresses} source "
+                   f"addresses (127.0.0.0/8 on loopback); keep the gateway's port out of the range "
                    f"(net.ipv4.ip_local_reserved_ports)")
             return Item("FAIL", "port_range", current, f"size>={per_address}", detail, fix)
         if lo < 1024:

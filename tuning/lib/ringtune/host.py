@@ -59,7 +59,7 @@ class Host:
     """Readings of one host. Reads are not cached: `apply` and `check` may interleave."""
 
     def __init__(self, root="/", nofile=None, memlock=None, probe=None):
-        """`nofile`/`memlock` are (soft, hard) overrides; `probe` defaults to True only for root "/"."""
+        """`nofile`/`memlock`: (soft, hard) overrides; `probe` defaults to True only for "/"."""
         self.root = root
         self.is_live = os.path.realpath(root) == "/"
         self._nofile = nofile
@@ -112,7 +112,7 @@ class Host:
         return max(1, parse_cpu_list(text or ""))
 
     def numa_nodes(self):
-        """Online NUMA nodes as [(node id, cpulist text)]; a host without the node tree is one node."""
+        """Online NUMA nodes as [(node id, cpulist text)]; no node tree means one node."""
         base = ("sys", "devices", "system", "node")
         online = self.read(*base, "online")
         if online is None:
@@ -133,7 +133,7 @@ class Host:
         return value
 
     def page_size(self):
-        """Bytes per page; the fake tree assumes 4096, the page size of x86-64 and most arm64 hosts."""
+        """Bytes per page; a fake tree assumes 4096 (x86-64 and most arm64 hosts)."""
         return os.sysconf("SC_PAGE_SIZE") if self.is_live else 4096
 
     def rlimit_nofile(self):

@@ -2,14 +2,16 @@
 
 A profile is a sysctl.d file (`key = value` lines, `#` or `;` comments) in tuning/sysctl.d, named
 90-ringgate-<name>.conf. `apply` writes each key through /proc/sys under the host root and records
-the value it replaced in a state file; `revert` writes the recorded values back and removes the file.
+the value it replaced in a state file; `revert` writes the recorded values back and removes the
+file.
 
 Rules that make the pair safe to run repeatedly:
 - The state file holds the value from before the FIRST apply. A key already recorded is never
   recorded again, so applying twice, or applying c1m then c10m, still reverts to the original host.
 - The previous value is saved (atomically) before a key is written, so a crash between the two
   leaves a state file that restores the host; a write that fails is taken out of the state again.
-- Single-number limits (FLOOR_KEYS) are only raised: a host that already allows more keeps its value.
+- Single-number limits (FLOOR_KEYS) are only raised: a host that already allows more keeps its
+  value.
 - A key the host does not have (nf_conntrack_* without the module) is skipped with a note. A key
   that cannot be written is reported and the run continues; the exit status is 1 at the end.
 """
@@ -129,7 +131,7 @@ def _keeps_higher(key, current, wanted):
 
 
 def apply_profile(root, name, state_path, dry_run, out):
-    """Apply profile `name` under `root`, printing `key: before -> after`; returns the exit status."""
+    """Apply profile `name` under `root`, printing `key: before -> after`; returns exit status."""
     pairs = load_profile(name)
     state = load_state(state_path)
     failures = 0
@@ -170,7 +172,8 @@ def apply_profile(root, name, state_path, dry_run, out):
     if failures:
         print(f"apply: {failures} key(s) could not be set; the others were applied", file=out)
     elif not dry_run:
-        recorded = f"{len(state)} previous value(s) in {state_path}" if state else "nothing to record"
+        recorded = (f"{len(state)} previous value(s) in {state_path}" if state
+                    else "nothing to record")
         print(f"apply: done; {recorded}; tuning/revert restores them", file=out)
     return 1 if failures else 0
 
