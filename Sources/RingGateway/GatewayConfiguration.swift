@@ -1,0 +1,55 @@
+public import RingEngine
+public import RingWebSocket
+
+/// What to do with a client whose send queue is full.
+public enum SlowClientPolicy: String, Sendable, CaseIterable {
+    /// Close with 1008 (policy violation): the client is not keeping up.
+    case close
+    /// Stop reading from the client until its queue drains (fits echo-style traffic).
+    case pause
+}
+
+/// Everything the gateway needs to run; `ringgate` fills it from the command line.
+public struct GatewayConfiguration: Sendable {
+    public var engine = EngineConfiguration()
+    public var handshake = HandshakePolicy()
+    public var frames = FrameLimits()
+
+    /// Length of one timer tick; every timeout is rounded up to whole ticks.
+    public var tickMs: UInt32 = 100
+    /// A ping is sent after this much silence from the client (25 s suits mobile NATs).
+    public var pingIntervalMs: UInt32 = 25_000
+    /// A client silent this long after a ping is dropped (1006 locally).
+    public var pongTimeoutMs: UInt32 = 10_000
+    /// A client that sends no data message for this long is closed with 1001; 0 turns it off.
+    public var idleTimeoutMs: UInt32 = 0
+    /// A client that has not completed the HTTP upgrade in this time is cut (slowloris).
+    public var handshakeTimeoutMs: UInt32 = 10_000
+    /// After our close frame, the peer has this long to answer before the socket is cut.
+    public var closeTimeoutMs: UInt32 = 5_000
+    /// Slots in each worker's timing wheel (a power of two).
+    public var wheelSlots = 4096
+    /// Expiries handled per tick at most; the rest wait for the next tick.
+    public var expiriesPerTick = 50_000
+    public var slowClientPolicy = SlowClientPolicy.pause
+
+    public init() {}
+
+    /// Ticks for `ms`, at least one.
+    func ticks(_ ms: UInt32) -> UInt32 { max(1, (ms + tickMs - 1) / tickMs) }
+
+    /// Checks values that the engine does not; returns one line per problem.
+    public func problems() -> [String] {
+        var found: [String] = []
+        if tickMs == 0 || tickMs > 10_000 { found.append("tick must be 1..10000 ms (got \(tickMs))") }
+        if pingIntervalMs == 0 { found.append("ping-interval must be above 0") }
+        if pongTimeoutMs == 0 { found.append("pong-timeout must be above 0") }
+        if handshakeTimeoutMs == 0 { found.append("handshake-timeout must be above 0") }
+        if closeTimeoutMs == 0 { found.append("close-timeout must be above 0") }
+        if wheelSlots <= 0 || wheelSlots & (wheelSlots - 1) != 0 {
+            found.append("wheel slots must be a power of two (got \(wheelSlots))")
+        }
+        if frames.maxMessageBytes < 1 { found.append("max-message-size must be at least 1 byte") }
+        return found
+    }
+}

@@ -1,0 +1,62 @@
+/// Counters of one worker's WebSocket layer. Each worker owns its own and
+/// publishes a copy once per tick, so the hot path pays plain increments.
+public struct GatewayCounters: Sendable, Equatable {
+    public var handshakesAccepted: UInt64 = 0
+    public var handshakesRejected: UInt64 = 0
+    public var plainRequests: UInt64 = 0
+    public var messagesIn: UInt64 = 0
+    public var bytesIn: UInt64 = 0
+    public var messagesOut: UInt64 = 0
+    public var bytesOut: UInt64 = 0
+    public var pingsSent: UInt64 = 0
+    public var pongsReceived: UInt64 = 0
+    /// Clients that broke RFC 6455 and were closed with 1002, 1007 or 1009.
+    public var protocolErrors: UInt64 = 0
+    public var closedByClient: UInt64 = 0
+    public var handshakeTimeouts: UInt64 = 0
+    public var pongTimeouts: UInt64 = 0
+    public var idleTimeouts: UInt64 = 0
+    public var closeTimeouts: UInt64 = 0
+    /// Sends refused because a client's queue or the worker's pool was full.
+    public var sendQueueOverflows: UInt64 = 0
+    public var pausedForBackpressure: UInt64 = 0
+    public var openConnections: UInt64 = 0
+
+    public init() {}
+
+    /// Adds `other` field by field.
+    public mutating func add(_ other: GatewayCounters) {
+        handshakesAccepted += other.handshakesAccepted
+        handshakesRejected += other.handshakesRejected
+        plainRequests += other.plainRequests
+        messagesIn += other.messagesIn
+        bytesIn += other.bytesIn
+        messagesOut += other.messagesOut
+        bytesOut += other.bytesOut
+        pingsSent += other.pingsSent
+        pongsReceived += other.pongsReceived
+        protocolErrors += other.protocolErrors
+        closedByClient += other.closedByClient
+        handshakeTimeouts += other.handshakeTimeouts
+        pongTimeouts += other.pongTimeouts
+        idleTimeouts += other.idleTimeouts
+        closeTimeouts += other.closeTimeouts
+        sendQueueOverflows += other.sendQueueOverflows
+        pausedForBackpressure += other.pausedForBackpressure
+        openConnections += other.openConnections
+    }
+
+    /// `name value` pairs in a stable order, for logs and the stats line.
+    public var fields: [(String, UInt64)] {
+        [
+            ("open", openConnections), ("handshakes_ok", handshakesAccepted),
+            ("handshakes_rejected", handshakesRejected), ("plain_requests", plainRequests),
+            ("messages_in", messagesIn), ("bytes_in", bytesIn), ("messages_out", messagesOut),
+            ("bytes_out", bytesOut), ("pings_sent", pingsSent), ("pongs_received", pongsReceived),
+            ("protocol_errors", protocolErrors), ("closed_by_client", closedByClient),
+            ("handshake_timeouts", handshakeTimeouts), ("pong_timeouts", pongTimeouts),
+            ("idle_timeouts", idleTimeouts), ("close_timeouts", closeTimeouts),
+            ("send_queue_overflows", sendQueueOverflows), ("paused_backpressure", pausedForBackpressure),
+        ]
+    }
+}

@@ -1,0 +1,146 @@
+import RingEngine
+import RingTimers
+import RingWebSocket
+
+extension GatewayWorker {
+    /// Runs received bytes through the connection's frame receiver.
+    func frames(_ slot: UInt32, _ buffer: UnsafeMutableRawBufferPointer) {
+        var sink = FrameSink(owner: self, slot: slot)
+        let outcome = receivers.pointer(slot).pointee.receive(buffer, limits: configuration.frames, handler: &sink)
+        if case .fail = outcome, states[slot].phase == .open {
+            counters.protocolErrors += 1
+            let violation = receivers[slot].violation
+            closeWithFrame(slot) { buffer in
+                if let violation { return FrameEncoder.writeClose(into: buffer, for: violation) }
+                return FrameEncoder.writeClose(into: buffer, code: CloseCode.protocolError.rawValue, reason: UnsafeRawBufferPointer(start: nil, count: 0))
+            }
+        }
+    }
+
+    /// Sends one unfragmented frame; the header is written in place in front
+    /// of a copy of the payload in the send queue.
+    @discardableResult
+    func sendFrame(_ slot: UInt32, _ opcode: Opcode, _ payload: UnsafeRawBufferPointer) -> Bool {
+        let connection = id(slot)
+        let header = FrameEncoder.headerSize(payloadLength: payload.count)
+        let total = header + payload.count
+        if total <= Worker.reserveCapacity, let space = worker.reserve(connection, total) {
+            FrameEncoder.writeHeader(into: space, opcode: opcode, fin: true, payloadLength: payload.count)
+            if let source = payload.baseAddress { (space + header).copyMemory(from: source, byteCount: payload.count) }
+            worker.commit(connection, total)
+        } else if total > Worker.reserveCapacity {
+            // Larger than one send chunk: header and payload go as two copies into the queue.
+            let ok = withUnsafeTemporaryAllocation(byteCount: FrameEncoder.maxHeaderSize, alignment: 8) { scratch in
+                FrameEncoder.writeHeader(into: scratch.baseAddress!, opcode: opcode, fin: true, payloadLength: payload.count)
+                return worker.send(connection, UnsafeRawBufferPointer(rebasing: scratch[..<header])) == nil
+                    && worker.send(connection, payload) == nil
+            }
+            if !ok { return overflow(slot) }
+        } else {
+            return overflow(slot)
+        }
+        counters.messagesOut += 1
+        counters.bytesOut += UInt64(payload.count)
+        if configuration.slowClientPolicy == .pause, worker.queuedBytes(connection) > pauseAboveBytes {
+            pause(slot)
+        }
+        return true
+    }
+
+    /// The client's queue (or the worker's pool) is full: the slow-client policy decides.
+    private func overflow(_ slot: UInt32) -> Bool {
+        counters.sendQueueOverflows += 1
+        worker.close(id(slot), abort: true)
+        states.pointer(slot).pointee.phase = .closing
+        return false
+    }
+
+    /// Queues a close frame built by `write`, then closes once it is flushed;
+    /// the close timeout bounds the wait for the peer's answer.
+    func closeWithFrame(_ slot: UInt32, _ write: (UnsafeMutableRawBufferPointer) -> Int) {
+        let state = states.pointer(slot)
+        if !state.pointee.flags.contains(.closeSent) {
+            withUnsafeTemporaryAllocation(byteCount: 2 + FrameEncoder.maxControlPayload, alignment: 8) { scratch in
+                let size = write(scratch)
+                _ = worker.send(id(slot), UnsafeRawBufferPointer(rebasing: scratch[..<size]))
+            }
+            state.pointee.flags.insert(.closeSent)
+        }
+        state.pointee.phase = .closing
+        worker.close(id(slot))
+        wheel.schedule(slot, at: now &+ closeTicks)
+    }
+
+    func pause(_ slot: UInt32) {
+        let state = states.pointer(slot)
+        guard !state.pointee.flags.contains(.paused) else { return }
+        state.pointee.flags.insert(.paused)
+        worker.pause(id(slot))
+        paused.append(slot)
+        counters.pausedForBackpressure += 1
+    }
+
+    /// Resumes reading from paused connections whose queues have drained.
+    func resumeDrained() {
+        paused.removeAll { slot in
+            let state = states.pointer(slot)
+            guard state.pointee.phase == .open, state.pointee.flags.contains(.paused) else {
+                state.pointee.flags.remove(.paused)
+                return true
+            }
+            guard worker.queuedBytes(id(slot)) < resumeBelowBytes else { return false }
+            state.pointee.flags.remove(.paused)
+            worker.resume(id(slot))
+            return true
+        }
+    }
+}
+
+/// The frame receiver's view of one connection: events go to the worker and
+/// its application; reassembly storage comes from the worker's tables.
+struct FrameSink: FrameHandler {
+    unowned(unsafe) let owner: GatewayWorker
+    let slot: UInt32
+
+    mutating func message(_ kind: MessageKind, _ payload: UnsafeRawBufferPointer) {
+        owner.counters.messagesIn += 1
+        owner.counters.bytesIn += UInt64(payload.count)
+        owner.states.pointer(slot).pointee.lastMessageTick = owner.now
+        guard owner.states[slot].phase == .open else { return }
+        owner.application.message(kind, payload, slot: slot, gateway: owner)
+    }
+
+    mutating func ping(_ payload: UnsafeRawBufferPointer) {
+        guard owner.states[slot].phase == .open else { return }
+        owner.sendFrame(slot, .pong, payload)
+    }
+
+    mutating func pong(_: UnsafeRawBufferPointer) {
+        owner.counters.pongsReceived += 1
+    }
+
+    mutating func close(code: UInt16?, reason: UnsafeRawBufferPointer) {
+        owner.counters.closedByClient += 1
+        // Answer with the same code (RFC 6455 section 5.5.1); the TCP close follows the flush.
+        owner.closeWithFrame(slot) { buffer in
+            FrameEncoder.writeClose(into: buffer, code: code, reason: UnsafeRawBufferPointer(start: nil, count: 0))
+        }
+    }
+
+    mutating func appendPartial(_ bytes: UnsafeRawBufferPointer, control: Bool) -> Bool {
+        if control { return owner.controlPartials[slot, default: Reassembly()].append(bytes) }
+        return owner.partials[slot, default: Reassembly()].append(bytes)
+    }
+
+    mutating func partial(control: Bool) -> UnsafeRawBufferPointer {
+        (control ? owner.controlPartials[slot] : owner.partials[slot])?.bytes ?? UnsafeRawBufferPointer(start: nil, count: 0)
+    }
+
+    mutating func resetPartial(control: Bool) {
+        if control {
+            if !owner.controlPartials.isEmpty { owner.controlPartials.removeValue(forKey: slot)?.releaseAndDiscard() }
+        } else if !owner.partials.isEmpty {
+            owner.partials.removeValue(forKey: slot)?.releaseAndDiscard()
+        }
+    }
+}

@@ -1,0 +1,73 @@
+import RingEngine
+import RingTimers
+import RingWebSocket
+
+extension GatewayWorker {
+    /// Feeds bytes of the HTTP upgrade request; answers it once complete.
+    func handshake(_ slot: UInt32, _ buffer: UnsafeMutableRawBufferPointer) {
+        var parser = handshakes.removeValue(forKey: slot) ?? HandshakeParser(policy: configuration.handshake)
+        switch parser.feed(UnsafeRawBufferPointer(buffer)) {
+        case .needMore:
+            handshakes[slot] = parser
+        case .upgrade(let request, let consumed):
+            upgrade(slot, request)
+            if consumed < buffer.count, states[slot].phase == .open {
+                // Frames the client sent right behind its request.
+                frames(slot, UnsafeMutableRawBufferPointer(rebasing: buffer[consumed...]))
+            }
+        case .plainRequest(let request, _):
+            counters.plainRequests += 1
+            answerPlain(slot, path: request.path)
+        case .reject(let rejection):
+            counters.handshakesRejected += 1
+            sendRaw(slot, HandshakeResponse.rejection(rejection))
+            finishWithoutFrames(slot)
+        }
+    }
+
+    private func upgrade(_ slot: UInt32, _ request: UpgradeRequest) {
+        guard sendRaw(slot, HandshakeResponse.switchingProtocols(for: request)) else { return }
+        counters.handshakesAccepted += 1
+        states.pointer(slot).pointee.phase = .open
+        receivers.pointer(slot).initialize(to: FrameReceiver())
+        // Spread first pings over a whole interval: a million clients that connect in the same
+        // second must not all be pinged in the same tick.
+        let jitter = TimingWheel.jitter(for: slot &+ states[slot].generation, window: pingTicks)
+        wheel.schedule(slot, at: now &+ pingTicks &- jitter / 2)
+    }
+
+    /// Answers a GET that is not an upgrade: /healthz for load balancers, 426 otherwise.
+    private func answerPlain(_ slot: UInt32, path: String) {
+        let response: [UInt8]
+        if path == "/healthz" {
+            response = HandshakeResponse.plain(status: 200, reason: "OK", contentType: "text/plain", body: Array("ok\n".utf8))
+        } else {
+            response = HandshakeResponse.plain(
+                status: 426, reason: "Upgrade Required", contentType: "text/plain",
+                body: Array("RingGate: this endpoint speaks WebSocket\n".utf8),
+                extraHeaders: [HeaderField(name: "Upgrade", value: "websocket"), HeaderField(name: "Sec-WebSocket-Version", value: "13")]
+            )
+        }
+        sendRaw(slot, response)
+        finishWithoutFrames(slot)
+    }
+
+    /// Closes after the HTTP answer is flushed, bounded by the close timeout.
+    private func finishWithoutFrames(_ slot: UInt32) {
+        states.pointer(slot).pointee.phase = .closing
+        worker.close(id(slot))
+        wheel.schedule(slot, at: now &+ closeTicks)
+    }
+
+    /// Queues bytes as they are; false (and the connection aborted) when they do not fit.
+    @discardableResult
+    func sendRaw(_ slot: UInt32, _ bytes: [UInt8]) -> Bool {
+        let refused = bytes.withUnsafeBytes { worker.send(id(slot), $0) }
+        if refused != nil {
+            counters.sendQueueOverflows += 1
+            worker.close(id(slot), abort: true)
+            return false
+        }
+        return true
+    }
+}

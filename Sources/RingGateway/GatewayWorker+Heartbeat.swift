@@ -1,0 +1,62 @@
+import RingEngine
+import RingTimers
+import RingWebSocket
+
+// Heartbeats, lazily: receiving data only stores `lastSeenTick`; the wheel
+// entry fires at the earliest moment something could be due, and the handler
+// re-checks the connection and re-arms from what it finds. A busy connection
+// costs the wheel nothing per message.
+extension GatewayWorker {
+    func expire(_ slot: UInt32) {
+        let state = states.pointer(slot)
+        switch state.pointee.phase {
+        case .free:
+            return
+        case .handshake:
+            counters.handshakeTimeouts += 1
+            worker.close(id(slot), abort: true)
+        case .closing:
+            counters.closeTimeouts += 1
+            worker.close(id(slot), abort: true)
+        case .open:
+            heartbeat(slot, state)
+        }
+    }
+
+    private func heartbeat(_ slot: UInt32, _ state: UnsafeMutablePointer<ConnectionState>) {
+        let quietFor = now &- state.pointee.lastSeenTick
+        if idleTicks > 0, now &- state.pointee.lastMessageTick >= idleTicks {
+            counters.idleTimeouts += 1
+            closeWithFrame(slot) { buffer in
+                let reason: StaticString = "idle timeout"
+                return FrameEncoder.writeClose(
+                    into: buffer, code: CloseCode.goingAway.rawValue,
+                    reason: UnsafeRawBufferPointer(start: reason.utf8Start, count: reason.utf8CodeUnitCount)
+                )
+            }
+            return
+        }
+        var next: UInt32
+        if quietFor >= pingTicks &+ pongTicks {
+            // Nothing since the ping, not even a pong: the peer or its path is gone (1006 locally).
+            counters.pongTimeouts += 1
+            worker.close(id(slot), abort: true)
+            return
+        } else if quietFor >= pingTicks {
+            if !state.pointee.flags.contains(.pingOutstanding) {
+                state.pointee.flags.insert(.pingOutstanding)
+                counters.pingsSent += 1
+                sendFrame(slot, .ping, UnsafeRawBufferPointer(start: nil, count: 0))
+                counters.messagesOut -= 1
+            }
+            next = state.pointee.lastSeenTick &+ pingTicks &+ pongTicks
+        } else {
+            next = state.pointee.lastSeenTick &+ pingTicks
+        }
+        if idleTicks > 0 {
+            let idleDeadline = state.pointee.lastMessageTick &+ idleTicks
+            if Int32(bitPattern: idleDeadline &- next) < 0 { next = idleDeadline }
+        }
+        wheel.schedule(slot, at: next)
+    }
+}
