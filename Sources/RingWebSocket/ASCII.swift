@@ -1,0 +1,64 @@
+// Byte classes and comparisons from the HTTP grammar (RFC 7230 sections 3.2 and 3.2.6),
+// on raw bytes so the head is never decoded into a String just to be inspected.
+
+enum ASCII {
+    static let cr = UInt8(ascii: "\r")
+    static let lf = UInt8(ascii: "\n")
+    static let space = UInt8(ascii: " ")
+    static let tab = UInt8(ascii: "\t")
+
+    static func isDigit(_ byte: UInt8) -> Bool {
+        byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")
+    }
+
+    /// `VCHAR`: 0x21-0x7E.
+    static func isVisible(_ byte: UInt8) -> Bool {
+        byte >= 0x21 && byte <= 0x7E
+    }
+
+    /// `tchar`: letters, digits and ``!#$%&'*+-.^_`|~``.
+    static func isTokenCharacter(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+             UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return true
+        default:
+            return "!#$%&'*+-.^_`|~".utf8.contains(byte)
+        }
+    }
+
+    /// `field-vchar / SP / HTAB`, where field-vchar includes obs-text (0x80-0xFF).
+    static func isFieldValueCharacter(_ byte: UInt8) -> Bool {
+        byte == space || byte == tab || (byte >= 0x21 && byte != 0x7F)
+    }
+
+    static func isWhitespace(_ byte: UInt8) -> Bool {
+        byte == space || byte == tab
+    }
+
+    /// `bytes` without leading and trailing SP and HTAB (OWS).
+    static func trimmingWhitespace<C: BidirectionalCollection>(_ bytes: C) -> C.SubSequence where C.Element == UInt8 {
+        var start = bytes.startIndex
+        var end = bytes.endIndex
+        while start < end, isWhitespace(bytes[start]) { start = bytes.index(after: start) }
+        while end > start, isWhitespace(bytes[bytes.index(before: end)]) { end = bytes.index(before: end) }
+        return bytes[start..<end]
+    }
+
+    /// The non-empty elements of a comma-separated list (`#token`, RFC 7230 section 7),
+    /// trimmed of OWS.
+    static func tokens<C: BidirectionalCollection>(in list: C) -> [C.SubSequence]
+    where C.Element == UInt8, C.SubSequence: BidirectionalCollection, C.SubSequence.SubSequence == C.SubSequence {
+        list.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false)
+            .map { trimmingWhitespace($0) }
+            .filter { !$0.isEmpty }
+    }
+
+    /// Whether `bytes` equals `lowercase` ignoring ASCII case; `lowercase` must be lower-case.
+    static func equalsIgnoringCase<C: Collection>(_ bytes: C, _ lowercase: String) -> Bool where C.Element == UInt8 {
+        bytes.elementsEqual(lowercase.utf8) { byte, expected in
+            let lowered = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
+            return lowered == expected
+        }
+    }
+}

@@ -1,0 +1,87 @@
+// HTTP responses the gateway sends before any frame: 101 for an accepted upgrade, an error
+// for a refused one, and a small plain response for requests such as /healthz. They are
+// built once per connection, so plain byte arrays are fine here.
+
+import CRingCore
+
+/// Builders for the bytes of handshake responses.
+public enum HandshakeResponse {
+    /// The GUID appended to the client key before hashing (RFC 6455 section 1.3).
+    static let acceptGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+    /// The `Sec-WebSocket-Accept` value for a client key: base64 of the SHA-1 of the key
+    /// followed by the protocol GUID (RFC 6455 section 4.2.2, item 5.4).
+    /// - Parameter key: the `Sec-WebSocket-Key` value as received.
+    public static func acceptValue(forKey key: String) -> String {
+        let input = Array((key + acceptGUID).utf8)
+        var digest = [UInt8](repeating: 0, count: 20)
+        let result = input.withUnsafeBytes { source in
+            digest.withUnsafeMutableBufferPointer { rg_sha1(source.baseAddress, source.count, $0.baseAddress) }
+        }
+        // rg_sha1 fails only if libcrypto itself is broken; there is no handshake without it.
+        precondition(result == 0, "rg_sha1 failed: \(result)")
+        return Base64.encode(digest)
+    }
+
+    /// The 101 response accepting `request`.
+    /// - Parameters:
+    ///   - request: the request returned by `HandshakeParser`.
+    ///   - extraHeaders: further header fields to send (for example `Set-Cookie`).
+    /// - Returns: the response head, CRLF CRLF included.
+    public static func switchingProtocols(for request: UpgradeRequest, extraHeaders: [HeaderField] = []) -> [UInt8] {
+        var text = "HTTP/1.1 101 Switching Protocols\r\n"
+        text += "Upgrade: websocket\r\n"
+        text += "Connection: Upgrade\r\n"
+        text += "Sec-WebSocket-Accept: \(acceptValue(forKey: request.key))\r\n"
+        if let subprotocol = request.subprotocol {
+            text += "Sec-WebSocket-Protocol: \(subprotocol)\r\n"
+        }
+        for field in extraHeaders {
+            text += "\(field.name): \(field.value)\r\n"
+        }
+        text += "\r\n"
+        return Array(text.utf8)
+    }
+
+    /// The error response for a refused request: its status, a one-line text body,
+    /// `Connection: close`, plus `Sec-WebSocket-Version: 13` for 426 (RFC 6455 section 4.4)
+    /// and `Allow: GET` for 405 (RFC 7231 section 6.5.5).
+    public static func rejection(_ rejection: HandshakeRejection) -> [UInt8] {
+        var extra: [HeaderField] = []
+        switch rejection.status {
+        case 426: extra.append(HeaderField(name: "Sec-WebSocket-Version", value: "13"))
+        case 405: extra.append(HeaderField(name: "Allow", value: "GET"))
+        default: break
+        }
+        return plain(
+            status: rejection.status, reason: rejection.reasonPhrase, contentType: "text/plain; charset=utf-8",
+            body: Array((rejection.detail + "\n").utf8), extraHeaders: extra
+        )
+    }
+
+    /// A complete response with a body, for requests the gateway answers itself.
+    /// - Parameters:
+    ///   - status: the status code, for example 200.
+    ///   - reason: the reason phrase, for example `"OK"`.
+    ///   - contentType: the `Content-Type` value.
+    ///   - body: the body bytes; `Content-Length` is set from them.
+    ///   - closeConnection: whether to send `Connection: close` (the owner then closes).
+    ///   - extraHeaders: further header fields.
+    /// - Returns: head and body.
+    public static func plain(
+        status: Int, reason: String, contentType: String, body: [UInt8],
+        closeConnection: Bool = true, extraHeaders: [HeaderField] = []
+    ) -> [UInt8] {
+        var text = "HTTP/1.1 \(status) \(reason)\r\n"
+        text += "Content-Type: \(contentType)\r\n"
+        text += "Content-Length: \(body.count)\r\n"
+        if closeConnection {
+            text += "Connection: close\r\n"
+        }
+        for field in extraHeaders {
+            text += "\(field.name): \(field.value)\r\n"
+        }
+        text += "\r\n"
+        return Array(text.utf8) + body
+    }
+}
