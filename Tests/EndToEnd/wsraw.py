@@ -34,7 +34,7 @@ def upgrade_request(port, key=None, path="/", headers=None, omit=()):
         "Host": f"127.0.0.1:{port}",
         "Upgrade": "websocket",
         "Connection": "Upgrade",
-        "Sec-WebSocket-Key": key or new_key(),
+        "Sec-WebSocket-Key": new_key() if key is None else key,
         "Sec-WebSocket-Version": "13",
     }
     fields.update(headers or {})
@@ -133,7 +133,7 @@ class RawClient:
 
     def handshake(self, key=None, **kwargs):
         """Send an upgrade request and check the 101; returns the response headers."""
-        key = key or new_key()
+        key = new_key() if key is None else key
         self.send(upgrade_request(self.sock.getpeername()[1], key=key, **kwargs))
         status, headers, _ = self.read_response()
         assert status == 101, (status, headers)
