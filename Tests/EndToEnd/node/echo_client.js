@@ -1,0 +1,70 @@
+// Echo client on Node's built-in WebSocket (undici), for test_node_websocket.py.
+//
+// Usage: node echo_client.js URL CLOSE_CODE [SUBPROTOCOL...]
+// Sends text, a Uint8Array, an ArrayBuffer and two 70000-byte messages, waits for each echo,
+// then closes with CLOSE_CODE. Prints one JSON line: what was sent and received (type, byte
+// length, SHA-256, equality), the negotiated subprotocol and the close event. Exits 0 even on
+// failure, so the test can assert on the report; a guard timer ends it if the server goes quiet.
+"use strict";
+const { createHash } = require("node:crypto");
+
+const [url, closeCode, ...protocols] = process.argv.slice(2);
+const report = { opened: false, protocol: null, echoes: [], close: null, errors: [] };
+
+const sha256 = (bytes) => createHash("sha256").update(bytes).digest("hex");
+const bytesOf = (data) => (typeof data === "string" ? Buffer.from(data, "utf8") : Buffer.from(data));
+
+const binary = Uint8Array.from({ length: 256 }, (_, i) => i);
+const buffer = new Uint8Array([0xff, 0x00, 0x7f, 0x80]).buffer;
+const bigText = "\u00e9".repeat(35000); // 70000 bytes of UTF-8
+const bigBinary = Uint8Array.from({ length: 70000 }, (_, i) => (i * 7) % 256);
+const outgoing = [
+  { name: "text", data: "hello from node \u2713" },
+  { name: "uint8array", data: binary },
+  { name: "arraybuffer", data: buffer },
+  { name: "text 70000", data: bigText },
+  { name: "binary 70000", data: bigBinary },
+];
+
+let finished = false;
+function finish() {
+  if (finished) return;
+  finished = true;
+  clearTimeout(guard);
+  process.stdout.write(JSON.stringify(report) + "\n", () => process.exit(0));
+}
+const guard = setTimeout(() => {
+  report.errors.push("timed out");
+  finish();
+}, 15000);
+
+const ws = new WebSocket(url, protocols);
+ws.binaryType = "arraybuffer";
+
+ws.onopen = () => {
+  report.opened = true;
+  report.protocol = ws.protocol;
+  for (const message of outgoing) ws.send(message.data);
+};
+
+ws.onmessage = (event) => {
+  const sent = outgoing[report.echoes.length];
+  const received = bytesOf(event.data);
+  report.echoes.push({
+    name: sent ? sent.name : "unexpected",
+    type: typeof event.data === "string" ? "text" : "binary",
+    bytes: received.length,
+    sha256: sha256(received),
+    equal: sent !== undefined && received.equals(bytesOf(sent.data)),
+  });
+  if (report.echoes.length === outgoing.length) ws.close(Number(closeCode), "node done");
+};
+
+ws.onerror = (event) => {
+  report.errors.push(String(event.message || event.type));
+};
+
+ws.onclose = (event) => {
+  report.close = { code: event.code, reason: event.reason, wasClean: event.wasClean };
+  finish();
+};

@@ -1,0 +1,87 @@
+"""Node's built-in WebSocket (undici's client) against the gateway's echo application."""
+
+import functools
+import hashlib
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parent / "node" / "echo_client.js"
+NODE_TIMEOUT_S = 30.0
+
+EXPECTED = [
+    ("text", "text", "hello from node \u2713".encode()),
+    ("uint8array", "binary", bytes(range(256))),
+    ("arraybuffer", "binary", b"\xff\x00\x7f\x80"),
+    ("text 70000", "text", "\u00e9".encode() * 35000),
+    ("binary 70000", "binary", bytes(i * 7 % 256 for i in range(70000))),
+]
+
+
+@functools.cache
+def node_command():
+    """`node` plus the flag that enables WebSocket on this version (none from Node 22 on), or None."""
+    node = shutil.which("node")
+    if node is None:
+        return None
+    for flags in ([], ["--experimental-websocket"]):
+        probe = subprocess.run([node, *flags, "-e", "process.exit(typeof WebSocket === 'function' ? 0 : 1)"],
+                               capture_output=True, timeout=NODE_TIMEOUT_S)
+        if probe.returncode == 0:
+            return [node, *flags]
+    return None
+
+
+@pytest.fixture
+def node():
+    command = node_command()
+    if command is None:
+        reason = "node is not installed" if shutil.which("node") is None else \
+            "this node has no WebSocket global, with or without --experimental-websocket"
+        pytest.skip(reason)
+    return command
+
+
+def run_client(node, port, close_code, *subprotocols):
+    done = subprocess.run([*node, str(SCRIPT), f"ws://127.0.0.1:{port}/", str(close_code), *subprotocols],
+                          capture_output=True, text=True, timeout=NODE_TIMEOUT_S)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.strip().splitlines()
+    assert len(lines) == 1, done.stdout + done.stderr
+    return json.loads(lines[0])
+
+
+def test_node_echoes_text_binary_and_large_messages(gateway, node):
+    server = gateway()
+    report = run_client(node, server.port, 4001)
+    assert report["errors"] == []
+    assert report["opened"] is True
+    assert report["protocol"] == ""
+    assert [(e["name"], e["type"], e["bytes"], e["sha256"], e["equal"]) for e in report["echoes"]] == [
+        (name, kind, len(data), hashlib.sha256(data).hexdigest(), True) for name, kind, data in EXPECTED
+    ]
+    assert report["close"]["code"] == 4001
+    assert report["close"]["wasClean"] is True
+    stats = server.stop(until=lambda s: s["closed_by_client"] >= 1)
+    assert (stats["messages_in"], stats["messages_out"]) == (5, 5)
+    assert stats["bytes_in"] == stats["bytes_out"] == sum(len(data) for _, _, data in EXPECTED)
+    assert stats["protocol_errors"] == 0
+
+
+def test_node_close_with_1000(gateway, node):
+    server = gateway()
+    report = run_client(node, server.port, 1000)
+    assert report["errors"] == []
+    assert len(report["echoes"]) == len(EXPECTED)
+    assert (report["close"]["code"], report["close"]["wasClean"]) == (1000, True)
+
+
+def test_node_negotiates_a_subprotocol(gateway, node):
+    server = gateway("--subprotocol", "chat", "--subprotocol", "superchat")
+    report = run_client(node, server.port, 1000, "superchat")
+    assert report["errors"] == []
+    assert report["protocol"] == "superchat"
+    assert all(echo["equal"] for echo in report["echoes"])
