@@ -141,11 +141,12 @@ static void arm_poll(rg_worker *w, uint32_t slot)
 }
 
 /* Puts the connection back to waiting for data, in the configured way. */
-static void arm_wait(rg_worker *w, uint32_t slot)
+void rg_internal_arm_wait(rg_worker *w, uint32_t slot)
 {
 	struct rg_conn *c = &w->conns[slot];
 
-	if (c->state == RG_CONN_FREE || c->state == RG_CONN_CLOSING || (c->flags & (RG_CF_PAUSED | RG_CF_EOF)))
+	if (c->state == RG_CONN_FREE || c->state == RG_CONN_CLOSING || c->state == RG_CONN_CONNECTING ||
+	    (c->flags & (RG_CF_PAUSED | RG_CF_EOF)))
 		return;
 	if (w->engine->cfg.wait_mode == RG_WAIT_POLL) {
 		if (!(c->flags & RG_CF_POLL_ARMED))
@@ -180,7 +181,7 @@ static void drop_queue(rg_worker *w, struct rg_conn *c)
 }
 
 /* Frees the slot once nothing is in flight on it. */
-static void maybe_finish(rg_worker *w, uint32_t slot)
+void rg_internal_maybe_finish(rg_worker *w, uint32_t slot)
 {
 	struct rg_conn *c = &w->conns[slot];
 	struct io_uring_sqe *sqe;
@@ -193,13 +194,14 @@ static void maybe_finish(rg_worker *w, uint32_t slot)
 	io_uring_sqe_set_data64(sqe, rg_udata(RG_OP_CLOSE, slot, c->gen));
 	c->state = RG_CONN_FREE;
 	c->flags &= RG_CF_DIRTY | RG_CF_REARM;	/* the slot may still sit on those lists */
+	rg_internal_slot_released(w, slot);
 	w->open_count--;
 	w->stats.closed++;
 	w->stats.open_now = w->open_count;
 	rg_internal_emit(w, RG_EV_CLOSED, slot, c->gen, c->cause, NULL, 0);
 }
 
-static void abort_conn(rg_worker *w, uint32_t slot, int cause)
+void rg_internal_abort(rg_worker *w, uint32_t slot, int cause)
 {
 	struct rg_conn *c = &w->conns[slot];
 
@@ -210,7 +212,7 @@ static void abort_conn(rg_worker *w, uint32_t slot, int cause)
 	c->state = RG_CONN_CLOSING;
 	if (c->inflight)
 		cancel_all(w, slot);
-	maybe_finish(w, slot);
+	rg_internal_maybe_finish(w, slot);
 }
 
 /* Drains what is queued, then shuts down writes; the peer's EOF completes the close. */
@@ -247,7 +249,7 @@ void rg_internal_conn_opened(rg_worker *w, uint32_t slot)
 	w->open_count++;
 	w->stats.accepted++;
 	w->stats.open_now = w->open_count;
-	arm_wait(w, slot);
+	rg_internal_arm_wait(w, slot);
 	rg_internal_emit(w, RG_EV_OPEN, slot, c->gen, 0, NULL, 0);
 }
 
@@ -282,7 +284,7 @@ void rg_internal_on_recv(rg_worker *w, struct io_uring_cqe *cqe)
 		if (c->state == RG_CONN_OPEN)
 			drain(w, slot);
 		else if (c->state == RG_CONN_DRAINING && (c->flags & RG_CF_SHUT))
-			abort_conn(w, slot, 0);
+			rg_internal_abort(w, slot, 0);
 	} else if (res == -ENOBUFS) {
 		/* The buffer ring ran dry: data waits in the socket, in order, until buffers return. */
 		w->stats.recv_enobufs++;
@@ -290,9 +292,9 @@ void rg_internal_on_recv(rg_worker *w, struct io_uring_cqe *cqe)
 	} else if (res != -ECANCELED && res != -EAGAIN) {
 		if (res == -ECONNRESET)
 			w->stats.peer_resets++;
-		abort_conn(w, slot, res);
+		rg_internal_abort(w, slot, res);
 	}
-	maybe_finish(w, slot);
+	rg_internal_maybe_finish(w, slot);
 }
 
 void rg_internal_on_poll(rg_worker *w, struct io_uring_cqe *cqe)
@@ -311,9 +313,9 @@ void rg_internal_on_poll(rg_worker *w, struct io_uring_cqe *cqe)
 		if (!(cqe->flags & IORING_CQE_F_MORE))
 			mark_rearm(w, slot);
 	} else if (cqe->res != -ECANCELED) {
-		abort_conn(w, slot, cqe->res);
+		rg_internal_abort(w, slot, cqe->res);
 	}
-	maybe_finish(w, slot);
+	rg_internal_maybe_finish(w, slot);
 }
 
 static void submit_send(rg_worker *w, uint32_t slot)
@@ -383,9 +385,9 @@ void rg_internal_on_send(rg_worker *w, struct io_uring_cqe *cqe)
 	} else if (cqe->res != -ECANCELED || c->state != RG_CONN_CLOSING) {
 		if (cqe->res == -ECONNRESET || cqe->res == -EPIPE)
 			w->stats.peer_resets++;
-		abort_conn(w, slot, cqe->res < 0 ? cqe->res : -EPIPE);
+		rg_internal_abort(w, slot, cqe->res < 0 ? cqe->res : -EPIPE);
 	}
-	maybe_finish(w, slot);
+	rg_internal_maybe_finish(w, slot);
 }
 
 void rg_internal_on_shutdown(rg_worker *w, struct io_uring_cqe *cqe)
@@ -396,8 +398,8 @@ void rg_internal_on_shutdown(rg_worker *w, struct io_uring_cqe *cqe)
 	RG_BUG_ON(c->state == RG_CONN_FREE || c->gen != rg_udata_gen(cqe->user_data));
 	c->inflight--;
 	if (cqe->res < 0 || (c->flags & RG_CF_EOF))
-		abort_conn(w, slot, cqe->res < 0 && cqe->res != -ENOTCONN ? cqe->res : 0);
-	maybe_finish(w, slot);
+		rg_internal_abort(w, slot, cqe->res < 0 && cqe->res != -ENOTCONN ? cqe->res : 0);
+	rg_internal_maybe_finish(w, slot);
 }
 
 /* Submits what the handler staged: sends, shutdowns after drains, re-armed receives. */
@@ -419,7 +421,7 @@ void rg_internal_flush(rg_worker *w)
 	for (uint32_t i = 0; i < w->rearm_count; i++) {
 		uint32_t slot = w->rearm[i];
 
-		arm_wait(w, slot);
+		rg_internal_arm_wait(w, slot);
 		w->conns[slot].flags &= ~RG_CF_REARM;
 	}
 	w->rearm_count = 0;
@@ -521,7 +523,7 @@ int rg_conn_close(rg_worker *w, uint32_t slot, uint32_t gen, int how)
 	if (!c)
 		return -ESTALE;
 	if (how == RG_CLOSE_ABORT || (c->flags & RG_CF_EOF && c->head == RG_NONE))
-		abort_conn(w, slot, 0);
+		rg_internal_abort(w, slot, 0);
 	else
 		drain(w, slot);
 	return 0;

@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <sys/socket.h>
 
 #include "ringcore.h"
 #include "uring_compat.h"
@@ -24,6 +25,7 @@
 #define RG_BGID 1
 #define RG_EVENT_BATCH 256
 #define RG_MAILBOX_CAPACITY 4096
+#define RG_MAX_ADDRESSES 256
 /* A send chunk: 16 KiB minus its header, so chunks pack pages exactly. */
 #define RG_CHUNK_BYTES 16384u
 #define RG_CHUNK_DATA (RG_CHUNK_BYTES - 16u)
@@ -33,6 +35,7 @@ enum rg_conn_state {
 	RG_CONN_OPEN,
 	RG_CONN_DRAINING,	/* flushing, then shutdown(SHUT_WR), then close on EOF */
 	RG_CONN_CLOSING,	/* waiting for in-flight requests, then close */
+	RG_CONN_CONNECTING,	/* outgoing: connect in flight */
 };
 
 enum rg_conn_flag {
@@ -117,6 +120,14 @@ struct rg_worker {
 	uint32_t *rearm;	/* slots whose recv must be armed again */
 	uint32_t rearm_count;
 
+	/* Outgoing connections (engines without a listener choose their own slots). */
+	struct sockaddr_storage *addrs;
+	socklen_t *addr_lens;
+	uint32_t addr_count;
+	uint32_t *free_slots;
+	uint32_t free_slot_count;
+	uint32_t fresh_slot;	/* slots below this have been handed out before */
+
 	rg_event events[RG_EVENT_BATCH];
 	uint32_t event_count;
 	rg_event *deferred;	/* events raised by verbs inside the handler */
@@ -176,11 +187,19 @@ void rg_internal_on_accept(rg_worker *w, struct io_uring_cqe *cqe);
 int rg_internal_conns_init(rg_worker *w);
 void rg_internal_conns_free(rg_worker *w);
 void rg_internal_conn_opened(rg_worker *w, uint32_t slot);
+void rg_internal_arm_wait(rg_worker *w, uint32_t slot);
+void rg_internal_abort(rg_worker *w, uint32_t slot, int cause);
+void rg_internal_maybe_finish(rg_worker *w, uint32_t slot);
 void rg_internal_on_recv(rg_worker *w, struct io_uring_cqe *cqe);
 void rg_internal_on_poll(rg_worker *w, struct io_uring_cqe *cqe);
 void rg_internal_on_send(rg_worker *w, struct io_uring_cqe *cqe);
 void rg_internal_on_shutdown(rg_worker *w, struct io_uring_cqe *cqe);
 void rg_internal_flush(rg_worker *w);
+
+/* client.c */
+void rg_internal_on_connect(rg_worker *w, struct io_uring_cqe *cqe);
+void rg_internal_slot_released(rg_worker *w, uint32_t slot);
+void rg_internal_client_free(rg_worker *w);
 
 /* xworker.c */
 int rg_internal_mail_init(rg_worker *w);

@@ -20,6 +20,7 @@ enum rg_op {
 	RG_OP_CLOSE,
 	RG_OP_TICK,
 	RG_OP_MAIL,
+	RG_OP_CONNECT,
 };
 
 #define RG_GEN_MASK 0xffffffu

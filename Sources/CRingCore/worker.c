@@ -251,6 +251,9 @@ static void dispatch(rg_worker *w, struct io_uring_cqe *cqe)
 	case RG_OP_MAIL:
 		rg_internal_on_mail(w, cqe);
 		break;
+	case RG_OP_CONNECT:
+		rg_internal_on_connect(w, cqe);
+		break;
 	default:
 		w->stats.unexpected++;
 		RG_BUG_ON(1);
@@ -308,6 +311,7 @@ void *rg_internal_worker_main(void *arg)
 		io_uring_queue_exit(&w->ring);
 	rg_internal_bufring_free(w);
 	rg_internal_conns_free(w);
+	rg_internal_client_free(w);
 	rg_internal_mail_free(w);
 	return NULL;
 }

@@ -94,3 +94,24 @@ extension rg_event {
     @inline(__always)
     public var connection: ConnectionID { ConnectionID(slot: slot, generation: gen) }
 }
+
+extension Worker {
+    /// Registers `host:port` for outgoing connections; returns its index.
+    public func addAddress(host: String, port: UInt16) -> Int32? {
+        let index = rg_worker_add_address(raw, host, port)
+        return index >= 0 ? index : nil
+    }
+
+    /// Starts a connection from address `source` (-1: the kernel's choice) to
+    /// address `destination`; `.open` or `.closed` follows for the returned slot.
+    /// Returns nil with the negative errno when it could not start.
+    public func connect(to destination: Int32, from source: Int32) -> Result<UInt32, ConnectFailure> {
+        let slot = rg_conn_connect(raw, destination, source)
+        return slot >= 0 ? .success(UInt32(slot)) : .failure(ConnectFailure(errno: -slot))
+    }
+}
+
+/// Why an outgoing connection could not start, as an errno value.
+public struct ConnectFailure: Error, Sendable, Hashable {
+    public let errno: Int32
+}

@@ -160,6 +160,26 @@ int rg_conn_pause(rg_worker *w, uint32_t slot, uint32_t gen);
 int rg_conn_resume(rg_worker *w, uint32_t slot, uint32_t gen);
 
 /*
+ * Outgoing connections, for engines created without a listener (the load
+ * generator). An address is registered once per worker and named by its
+ * index afterwards, so a connect needs no parsing or allocation.
+ *
+ * rg_worker_add_address returns the index of (host, port) or -EINVAL for a
+ * host that is not an IPv4/IPv6 literal, -ENOSPC past 256 addresses.
+ */
+int rg_worker_add_address(rg_worker *w, const char *host, uint16_t port);
+
+/*
+ * Connects to address `dst` from address `src` (its port is ignored; -1 for
+ * the kernel's choice). The socket is made with socket(2), TCP_NODELAY set,
+ * bound with IP_BIND_ADDRESS_NO_PORT so the port is chosen per destination,
+ * moved into the fixed-file table and closed, so it never holds an fd for
+ * long. Returns the slot, or -errno (-ENFILE when the table is full). Either
+ * RG_EV_OPEN or RG_EV_CLOSED (with the connect error) follows for the slot.
+ */
+int rg_conn_connect(rg_worker *w, int dst, int src);
+
+/*
  * Hands (tag, ptr) to worker `w`, which receives it as RG_EV_MAIL. Callable
  * from any thread; wakes the worker once per batch of posts. Returns 0 or
  * -EAGAIN when the mailbox is full (the caller retries later).

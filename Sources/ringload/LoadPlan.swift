@@ -1,0 +1,32 @@
+/// What a run does, from the command line.
+struct LoadPlan: Sendable {
+    enum Scenario: String, Sendable, CaseIterable {
+        /// Open, upgrade and hold connections; answer pings.
+        case idle
+        /// Each connection sends a 1-byte message at random intervals and expects it back.
+        case trickle
+        /// Each connection keeps `inFlight` messages of `messageBytes` bytes in flight.
+        case echo
+    }
+
+    var scenario: Scenario
+    var host: String
+    var port: UInt16
+    var path: String
+    var connections: Int
+    var durationSeconds: Double
+    var workers: Int
+    /// New connections per second, over all workers.
+    var rampPerSecond: Int
+    /// Source addresses 127.0.0.1 ... 127.0.0.K (IPv4 loopback only); 0: the kernel's choice.
+    var sourceAddresses: Int
+    var messageBytes: Int
+    var inFlight: Int
+    var trickleMinMs: Int
+    var trickleMaxMs: Int
+    var tickMs: UInt32
+    var receiveBufferBytes: UInt32
+    var receiveBufferCount: UInt32
+    var serverPID: Int32?
+    var json: Bool
+}

@@ -1,0 +1,90 @@
+import Histogram
+
+/// What a run measured, printed for people or as JSON for scripts.
+struct LoadResult {
+    let plan: LoadPlan
+    var counters = LoadCounters()
+    var latency: Histogram<UInt64>?
+    var rampSeconds = 0.0
+    var holdSeconds = 0.0
+    var messagesPerSecond = 0.0
+    var openAtEnd = 0
+    var serverRSSBytes: Int?
+    var serverRSSPerConnection: Double?
+    var serverCPUPercent: Double?
+    var kernelBytesPerConnectionPair: Double?
+    var ownCPUPercent = 0.0
+    var ownCPUPercentWholeRun = 0.0
+
+    /// ringload's CPU per ring; above 90 % of a core the client, not the server, may be the limit.
+    var ownCPUPercentPerCore: Double {
+        ownCPUPercent / Double(min(plan.workers, Int(sysconfCores())))
+    }
+    var clientSaturated: Bool { ownCPUPercentPerCore > 90 }
+
+    var failures: Int { counters.connectFailures.values.reduce(0, +) + counters.handshakeFailures }
+
+    private func percentileMicros(_ p: Double) -> Double {
+        guard let latency, latency.totalCount > 0 else { return 0 }
+        return Double(latency.valueAtPercentile(p)) / 1000
+    }
+
+    func summary() -> String {
+        var lines = [
+            "scenario \(plan.scenario.rawValue): \(counters.upgraded) of \(plan.connections) connections upgraded, "
+                + "\(failures) failed, ramp \(String(format1: rampSeconds)) s "
+                + "(\(Int(Double(counters.upgraded) / max(rampSeconds, 0.001))) conn/s)",
+            "held \(openAtEnd) open for \(String(format1: holdSeconds)) s; closed by server: \(counters.closedByServer)",
+            "messages sent \(counters.messagesSent), received \(counters.messagesReceived), "
+                + "\(Int(messagesPerSecond)) msg/s while measuring; pings answered \(counters.pingsAnswered)",
+        ]
+        if !counters.connectFailures.isEmpty {
+            lines.append("connect failures by errno: " + counters.connectFailures.sorted { $0.key < $1.key }
+                .map { "\($0.key)=\($0.value)" }.joined(separator: " "))
+        }
+        if let latency, latency.totalCount > 0 {
+            lines.append("latency us: p50 \(String(format1: percentileMicros(50))) p90 \(String(format1: percentileMicros(90))) "
+                + "p99 \(String(format1: percentileMicros(99))) p99.9 \(String(format1: percentileMicros(99.9))) "
+                + "max \(String(format1: Double(latency.max) / 1000))")
+        }
+        if let rss = serverRSSBytes {
+            var line = "server RSS \(rss / 1024) KiB"
+            if let per = serverRSSPerConnection { line += ", \(String(format1: per)) B per connection over its start" }
+            if let cpu = serverCPUPercent { line += ", CPU \(String(format1: cpu)) % of a core while measuring" }
+            lines.append(line)
+        }
+        if let kernel = kernelBytesPerConnectionPair {
+            lines.append("kernel memory (MemAvailable drop) \(String(format1: kernel)) B per connection pair")
+        }
+        lines.append("ringload CPU \(String(format1: ownCPUPercent)) % while measuring"
+            + (clientSaturated ? " (SATURATED: the client may be the limit)" : ""))
+        return lines.joined(separator: "\n")
+    }
+
+    func json() -> String {
+        var fields: [(String, String)] = [
+            ("scenario", "\"\(plan.scenario.rawValue)\""), ("connections", "\(plan.connections)"),
+            ("upgraded", "\(counters.upgraded)"), ("failures", "\(failures)"),
+            ("connect_failures", "{" + counters.connectFailures.sorted { $0.key < $1.key }.map { "\"\($0.key)\": \($0.value)" }
+                .joined(separator: ", ") + "}"),
+            ("handshake_failures", "\(counters.handshakeFailures)"), ("closed_by_server", "\(counters.closedByServer)"),
+            ("ramp_seconds", "\(rampSeconds)"), ("hold_seconds", "\(holdSeconds)"), ("open_at_end", "\(openAtEnd)"),
+            ("messages_sent", "\(counters.messagesSent)"), ("messages_received", "\(counters.messagesReceived)"),
+            ("messages_per_second", "\(messagesPerSecond)"), ("pings_answered", "\(counters.pingsAnswered)"),
+            ("send_refused", "\(counters.sendRefused)"),
+            ("latency_us", "{\"p50\": \(percentileMicros(50)), \"p90\": \(percentileMicros(90)), \"p99\": \(percentileMicros(99)), "
+                + "\"p999\": \(percentileMicros(99.9)), \"max\": \(Double(latency?.max ?? 0) / 1000)}"),
+            ("ringload_cpu_percent", "\(ownCPUPercent)"), ("ringload_cpu_percent_per_core", "\(ownCPUPercentPerCore)"),
+            ("ringload_saturated", "\(clientSaturated)"),
+        ]
+        if let rss = serverRSSBytes { fields.append(("server_rss_bytes", "\(rss)")) }
+        if let per = serverRSSPerConnection { fields.append(("server_rss_bytes_per_connection", "\(per)")) }
+        if let cpu = serverCPUPercent { fields.append(("server_cpu_percent", "\(cpu)")) }
+        if let kernel = kernelBytesPerConnectionPair { fields.append(("kernel_bytes_per_connection_pair", "\(kernel)")) }
+        return "{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}"
+    }
+}
+
+import Glibc
+
+func sysconfCores() -> Int { max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))) }

@@ -1,0 +1,148 @@
+import Histogram
+import RingEngine
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs one plan: ramp, hold or measure, close; every phase has a deadline.
+struct LoadRun {
+    let plan: LoadPlan
+
+    func execute() throws -> LoadResult {
+        var config = EngineConfiguration()
+        config.listens = false
+        config.workers = UInt32(plan.workers)
+        config.maxConnections = UInt32(plan.connections)
+        config.tickMs = plan.tickMs
+        config.receiveBufferBytes = plan.receiveBufferBytes
+        config.receiveBufferCount = plan.receiveBufferCount
+        config.submissionEntries = 1024
+        config.completionEntries = 8192
+        config.sendQueueLimitBytes = UInt32(max(1 << 16, plan.messageBytes * plan.inFlight * 4))
+        config.sendPoolBytesPerWorker = 8 << 20
+        let engine: Engine
+        do { engine = try Engine(config) } catch { throw LoadError(error.message) }
+        let capacity = engine.tableSize * engine.workerCount
+        guard capacity >= plan.connections else {
+            throw LoadError("\(plan.workers) rings hold \(capacity) connections (\(engine.tableSize) each, capped by the "
+                + "open-file limit); use --workers \((plan.connections + engine.tableSize - 1) / engine.tableSize)")
+        }
+
+        let frames = ClientFrames(plan: plan)
+        var workers: [LoadWorker] = []
+        let share = plan.connections / plan.workers
+        let rssBefore = plan.serverPID.flatMap(ProcessProbe.residentBytes)
+        let memBefore = ProcessProbe.memAvailableBytes()
+        let startNs = LoadWorker.monotonicNs()
+        let selfCPUStart = Self.ownCPUSeconds()
+        do {
+            try engine.start { worker in
+                let extra = worker.index < plan.connections % plan.workers ? 1 : 0
+                let load = LoadWorker(plan: plan, worker: worker, target: share + extra, tableSize: engine.tableSize, frames: frames)
+                workers.append(load)
+                return load
+            }
+        } catch {
+            throw LoadError(error.message)
+        }
+        func total() -> LoadCounters {
+            var sum = LoadCounters()
+            for worker in workers { sum.add(worker.published.withLock { $0 }) }
+            return sum
+        }
+
+        var result = LoadResult(plan: plan)
+        // Ramp: until every connection is upgraded or has failed, bounded by twice the planned time.
+        let rampLimit = Double(plan.connections) / Double(plan.rampPerSecond) * 2 + 30
+        var settled = total()
+        while true {
+            usleep(100_000)
+            settled = total()
+            let done = settled.upgraded + settled.connectFailures.values.reduce(0, +) + settled.handshakeFailures
+            let elapsed = Self.seconds(since: startNs)
+            progress("ramp", elapsed, settled)
+            if done >= plan.connections || elapsed > rampLimit { break }
+        }
+        result.rampSeconds = Self.seconds(since: startNs)
+
+        // Hold or measure.
+        let holdStartNs = LoadWorker.monotonicNs()
+        let holdCounters = settled
+        let serverCPUStart = plan.serverPID.flatMap(ProcessProbe.cpuSeconds)
+        let holdSelfCPUStart = Self.ownCPUSeconds()
+        result.serverRSSBytes = plan.serverPID.flatMap(ProcessProbe.residentBytes)
+        if let before = rssBefore, let now = result.serverRSSBytes, settled.upgraded > 0 {
+            result.serverRSSPerConnection = Double(now - before) / Double(settled.upgraded)
+        }
+        if let before = memBefore, let now = ProcessProbe.memAvailableBytes(), settled.upgraded > 0 {
+            result.kernelBytesPerConnectionPair = Double(before - now) / Double(settled.upgraded)
+        }
+        var lastPrint = 0.0
+        while Self.seconds(since: holdStartNs) < plan.durationSeconds {
+            usleep(100_000)
+            let elapsed = Self.seconds(since: holdStartNs)
+            if elapsed - lastPrint >= 1 {
+                lastPrint = elapsed
+                progress("hold", elapsed, total())
+            }
+        }
+        let holdSeconds = Self.seconds(since: holdStartNs)
+        let atEnd = total()
+        result.holdSeconds = holdSeconds
+        result.messagesPerSecond = Double(atEnd.messagesReceived - holdCounters.messagesReceived) / holdSeconds
+        if let start = serverCPUStart, let end = plan.serverPID.flatMap(ProcessProbe.cpuSeconds) {
+            result.serverCPUPercent = (end - start) / holdSeconds * 100
+        }
+        result.ownCPUPercent = (Self.ownCPUSeconds() - holdSelfCPUStart) / holdSeconds * 100
+        result.openAtEnd = atEnd.open
+
+        // Close: workers send close frames; wait (bounded) for the sockets to go.
+        for worker in workers { worker.stopRequested.store(true, ordering: .relaxed) }
+        let closeStartNs = LoadWorker.monotonicNs()
+        while total().open > 0 && Self.seconds(since: closeStartNs) < 15 { usleep(50_000) }
+        engine.stop()
+        var histogram = Histogram<UInt64>(highestTrackableValue: 120_000_000_000, numberOfSignificantValueDigits: .three)
+        var counters = LoadCounters()
+        for worker in workers {
+            histogram.add(worker.histogram)
+            counters.add(worker.counters)
+        }
+        result.counters = counters
+        result.latency = histogram
+        result.ownCPUPercentWholeRun = (Self.ownCPUSeconds() - selfCPUStart) / Self.seconds(since: startNs) * 100
+        return result
+    }
+
+    private func progress(_ phase: String, _ seconds: Double, _ c: LoadCounters) {
+        guard !plan.json else { return }
+        let failed = c.connectFailures.values.reduce(0, +) + c.handshakeFailures
+        let line = "[\(phase) \(String(format1: seconds))s] open=\(c.open) upgraded=\(c.upgraded) failed=\(failed) "
+            + "sent=\(c.messagesSent) received=\(c.messagesReceived) pings=\(c.pingsAnswered)\n"
+        _ = line.withCString { write(2, $0, strlen($0)) }
+    }
+
+    static func seconds(since startNs: UInt64) -> Double {
+        Double(LoadWorker.monotonicNs() &- startNs) / 1e9
+    }
+
+    static func ownCPUSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
+            + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+    }
+}
+
+struct LoadError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+extension String {
+    /// A number with one decimal, without Foundation.
+    init(format1 value: Double) {
+        let tenths = Int((value * 10).rounded())
+        self = "\(tenths / 10).\(abs(tenths % 10))"
+    }
+}

@@ -1,0 +1,322 @@
+import CRingCore
+import Histogram
+import RingEngine
+import RingTimers
+import RingWebSocket
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Counters of one load worker, published once per tick.
+struct LoadCounters: Sendable {
+    var connectsStarted = 0
+    var open = 0
+    var upgraded = 0
+    var connectFailures: [Int32: Int] = [:]
+    var handshakeFailures = 0
+    var closedByServer = 0
+    var messagesSent = 0
+    var messagesReceived = 0
+    var bytesSent = 0
+    var pingsAnswered = 0
+    var sendRefused = 0
+
+    mutating func add(_ other: LoadCounters) {
+        connectsStarted += other.connectsStarted
+        open += other.open
+        upgraded += other.upgraded
+        for (code, count) in other.connectFailures { connectFailures[code, default: 0] += count }
+        handshakeFailures += other.handshakeFailures
+        closedByServer += other.closedByServer
+        messagesSent += other.messagesSent
+        messagesReceived += other.messagesReceived
+        bytesSent += other.bytesSent
+        pingsAnswered += other.pingsAnswered
+        sendRefused += other.sendRefused
+    }
+}
+
+/// One connection as the load generator sees it (48 bytes).
+struct LoadConnection {
+    enum Phase: UInt8 { case free, connecting, handshake, open, closing }
+    var generation: UInt32 = 0
+    var phase = Phase.free
+    /// How much of the blank line ending the response head has been seen.
+    var headEndMatched: UInt8 = 0
+    var inFlight: UInt16 = 0
+    var reader = ServerFrameReader()
+    var sentAtNs: UInt64 = 0
+}
+
+/// One engine worker's share of the load: opens its connections at the ramp
+/// rate, upgrades them, runs the scenario and records latencies.
+final class LoadWorker: WorkerHandler {
+    let plan: LoadPlan
+    let worker: Worker
+    let target: Int
+    let connections: UnsafeMutablePointer<LoadConnection>
+    let tableSize: Int
+    let wheel: TimingWheel
+    var histogram = Histogram<UInt64>(highestTrackableValue: 120_000_000_000, numberOfSignificantValueDigits: .three)
+    var counters = LoadCounters()
+    let published = Mutex(LoadCounters())
+    let stopRequested = Atomic<Bool>(false)
+    private var stopping = false
+    private var destination: Int32 = -1
+    private var sources: [Int32] = []
+    private var nextSource = 0
+    private var perTick: Int
+    private var tick: UInt32 = 0
+    private var nowNs: UInt64 = 0
+    private var random = SplitMix(seed: 0x5EED)
+    private let frames: ClientFrames
+
+    init(plan: LoadPlan, worker: Worker, target: Int, tableSize: Int, frames: ClientFrames) {
+        self.plan = plan
+        self.worker = worker
+        self.target = target
+        self.tableSize = tableSize
+        self.frames = frames
+        connections = .allocate(capacity: tableSize)
+        connections.initialize(repeating: LoadConnection(), count: tableSize)
+        wheel = TimingWheel(capacity: tableSize, slotCount: 4096, startTick: 0)
+        let ticksPerSecond = max(1, 1000 / Int(plan.tickMs))
+        perTick = max(1, plan.rampPerSecond / max(1, plan.workers) / ticksPerSecond)
+        random = SplitMix(seed: 0x5EED &+ UInt64(worker.index))
+    }
+
+    deinit { connections.deallocate() }
+
+    func handle(_ events: UnsafeMutableBufferPointer<rg_event>, on _: Worker) {
+        nowNs = Self.monotonicNs()
+        for event in events {
+            switch UInt32(event.kind) {
+            case RG_EV_DATA.rawValue:
+                received(event.slot, event.gen, UnsafeRawBufferPointer(start: event.data, count: Int(event.result)))
+            case RG_EV_OPEN.rawValue:
+                opened(event.slot, event.gen)
+            case RG_EV_CLOSED.rawValue:
+                closed(event.slot, event.gen, cause: event.result)
+            case RG_EV_TICK.rawValue:
+                onTick()
+            default:
+                break
+            }
+        }
+    }
+
+    static func monotonicNs() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+    }
+
+    private func onTick() {
+        tick &+= 1
+        if destination < 0 { registerAddresses() }
+        if stopRequested.load(ordering: .relaxed) && !stopping { stopAll() }
+        if !stopping { rampUp() }
+        if plan.scenario == .trickle && !stopping {
+            wheel.advance(to: tick, limit: 100_000) { slot in trickleSend(slot) }
+        }
+        published.withLock { $0 = counters }
+    }
+
+    private func registerAddresses() {
+        destination = worker.addAddress(host: plan.host, port: plan.port) ?? -1
+        for i in 0..<plan.sourceAddresses {
+            if let index = worker.addAddress(host: "127.0.0.\(1 + i)", port: 0) { sources.append(index) }
+        }
+    }
+
+    private func rampUp() {
+        var budget = perTick
+        while budget > 0 && counters.connectsStarted < target {
+            let source: Int32 = sources.isEmpty ? -1 : sources[nextSource % sources.count]
+            nextSource &+= 1
+            switch worker.connect(to: destination, from: source) {
+            case .success(let slot):
+                connections[Int(slot)].phase = .connecting
+            case .failure(let failure):
+                counters.connectFailures[failure.errno, default: 0] += 1
+            }
+            counters.connectsStarted += 1
+            budget -= 1
+        }
+    }
+
+    private func opened(_ slot: UInt32, _ generation: UInt32) {
+        let c = connections + Int(slot)
+        c.pointee = LoadConnection(generation: generation, phase: .handshake)
+        counters.open += 1
+        frames.handshake.withUnsafeBytes { _ = worker.send(ConnectionID(slot: slot, generation: generation), $0) }
+    }
+
+    private func closed(_ slot: UInt32, _ generation: UInt32, cause: Int32) {
+        let c = connections + Int(slot)
+        switch c.pointee.phase {
+        case .connecting:
+            counters.connectFailures[-cause, default: 0] += 1
+        case .handshake:
+            counters.handshakeFailures += 1
+            counters.open -= 1
+        case .open:
+            counters.closedByServer += 1
+            counters.open -= 1
+        case .closing:
+            counters.open -= 1
+        case .free:
+            break
+        }
+        c.pointee.phase = .free
+        wheel.cancel(slot)
+    }
+
+    private func received(_ slot: UInt32, _ generation: UInt32, _ bytes: UnsafeRawBufferPointer) {
+        let c = connections + Int(slot)
+        guard c.pointee.generation == generation else { return }
+        var rest = bytes
+        if c.pointee.phase == .handshake {
+            guard let consumed = readHead(c, bytes) else { return }
+            rest = UnsafeRawBufferPointer(rebasing: bytes[consumed...])
+            guard c.pointee.phase == .open else { return }
+            upgraded(slot, c)
+        }
+        guard c.pointee.phase == .open || c.pointee.phase == .closing else { return }
+        c.pointee.reader.consume(rest) { opcode, prefix, prefixCount in
+            frame(slot, c, opcode, prefix, prefixCount)
+        }
+    }
+
+    /// Scans the response head; returns how many bytes belonged to it once it ended.
+    private func readHead(_ c: UnsafeMutablePointer<LoadConnection>, _ bytes: UnsafeRawBufferPointer) -> Int? {
+        if c.pointee.headEndMatched == 0, bytes.count >= 12,
+           !bytes.prefix(12).elementsEqual("HTTP/1.1 101".utf8) {
+            counters.handshakeFailures += 1
+            c.pointee.phase = .closing
+            worker.close(ConnectionID(slot: UInt32(connections.distance(to: c)), generation: c.pointee.generation), abort: true)
+            return nil
+        }
+        let terminator: [UInt8] = [13, 10, 13, 10]
+        for (index, byte) in bytes.enumerated() {
+            let matched = Int(c.pointee.headEndMatched)
+            if byte == terminator[matched] {
+                c.pointee.headEndMatched += 1
+                if c.pointee.headEndMatched == 4 {
+                    c.pointee.phase = .open
+                    return index + 1
+                }
+            } else {
+                c.pointee.headEndMatched = byte == 13 ? 1 : 0
+            }
+        }
+        return nil
+    }
+
+    private func upgraded(_ slot: UInt32, _ c: UnsafeMutablePointer<LoadConnection>) {
+        counters.upgraded += 1
+        switch plan.scenario {
+        case .idle:
+            break
+        case .echo:
+            for _ in 0..<plan.inFlight { sendEcho(slot, c) }
+        case .trickle:
+            wheel.schedule(slot, at: tick &+ trickleDelayTicks())
+        }
+    }
+
+    private func frame(_ slot: UInt32, _ c: UnsafeMutablePointer<LoadConnection>, _ opcode: UInt8, _ prefix: UInt64, _ prefixCount: Int) {
+        switch opcode {
+        case 0x1, 0x2:
+            counters.messagesReceived += 1
+            switch plan.scenario {
+            case .echo where prefixCount == 8:
+                histogram.record(nowNs &- prefix)
+                c.pointee.inFlight &-= 1
+                if !stopping { sendEcho(slot, c) }
+            case .trickle:
+                histogram.record(nowNs &- c.pointee.sentAtNs)
+            default:
+                break
+            }
+        case 0x9:
+            counters.pingsAnswered += 1
+            frames.pong.withUnsafeBytes { _ = worker.send(ConnectionID(slot: slot, generation: c.pointee.generation), $0) }
+        case 0x8:
+            c.pointee.phase = .closing
+            worker.close(ConnectionID(slot: slot, generation: c.pointee.generation))
+        default:
+            break
+        }
+    }
+
+    private func sendEcho(_ slot: UInt32, _ c: UnsafeMutablePointer<LoadConnection>) {
+        let id = ConnectionID(slot: slot, generation: c.pointee.generation)
+        let size = frames.echo.count
+        guard let space = worker.reserve(id, size) else {
+            counters.sendRefused += 1
+            return
+        }
+        frames.echo.withUnsafeBytes { space.copyMemory(from: $0.baseAddress!, byteCount: size) }
+        // The timestamp rides masked in the first eight payload bytes.
+        space.storeBytes(of: nowNs ^ frames.maskWord, toByteOffset: frames.echoHeaderBytes, as: UInt64.self)
+        worker.commit(id, size)
+        c.pointee.inFlight &+= 1
+        counters.messagesSent += 1
+        counters.bytesSent += plan.messageBytes
+    }
+
+    private func trickleSend(_ slot: UInt32) {
+        let c = connections + Int(slot)
+        guard c.pointee.phase == .open else { return }
+        let id = ConnectionID(slot: slot, generation: c.pointee.generation)
+        if frames.trickle.withUnsafeBytes({ worker.send(id, $0) }) == nil {
+            c.pointee.sentAtNs = nowNs
+            counters.messagesSent += 1
+            counters.bytesSent += 1
+        } else {
+            counters.sendRefused += 1
+        }
+        wheel.schedule(slot, at: tick &+ trickleDelayTicks())
+    }
+
+    private func trickleDelayTicks() -> UInt32 {
+        let span = UInt64(max(0, plan.trickleMaxMs - plan.trickleMinMs))
+        let ms = UInt64(plan.trickleMinMs) + (span == 0 ? 0 : random.next() % (span + 1))
+        return UInt32(max(1, ms / UInt64(plan.tickMs)))
+    }
+
+    /// Ends the run: a close frame to every open connection, then the TCP close.
+    private func stopAll() {
+        stopping = true
+        for slot in 0..<tableSize {
+            let c = connections + slot
+            let id = ConnectionID(slot: UInt32(slot), generation: c.pointee.generation)
+            switch c.pointee.phase {
+            case .open:
+                frames.close.withUnsafeBytes { _ = worker.send(id, $0) }
+                c.pointee.phase = .closing
+                worker.close(id)
+            case .handshake, .connecting:
+                c.pointee.phase = .closing
+                worker.close(id, abort: true)
+            case .closing, .free:
+                break
+            }
+        }
+    }
+}
+
+/// A small, fast generator for trickle delays (SplitMix64).
+struct SplitMix {
+    private var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

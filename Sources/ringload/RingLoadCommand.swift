@@ -1,0 +1,97 @@
+import ArgumentParser
+import Histogram
+import RingEngine
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@main
+struct RingLoadCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ringload",
+        abstract: "WebSocket load generator on RingGate's io_uring engine.",
+        discussion: """
+            Scenarios: idle (open, upgrade, hold, answer pings), trickle (1-byte messages at random \
+            intervals, echoed), echo (C connections x W messages in flight x S bytes).
+            Connections are direct descriptors spread over --workers rings, so the open-file limit caps
+            each ring, not the run. Every phase is bounded in time; the run stops by itself.
+            """
+    )
+
+    @Argument(help: "idle, trickle or echo.") var scenario: String
+    @Option(help: "ws://HOST:PORT/PATH of the server.") var url = "ws://127.0.0.1:8080/"
+    @Option(help: "Connections to open.") var connections = 100
+    @Option(help: "Seconds to hold (idle, trickle) or to measure (echo) once all are open.") var duration = 10.0
+    @Option(help: "Rings (threads) of the load generator; each holds at most the open-file limit.") var workers = 2
+    @Option(help: "New connections per second.") var ramp = 20_000
+    @Option(help: "Source addresses 127.0.0.1..127.0.0.K (each gives a full port range); 0: kernel's choice.")
+    var sourceAddresses = 0
+    @Option(help: "echo: message size in bytes (at least 8: a timestamp rides in it).") var messageSize = 32
+    @Option(help: "echo: messages in flight per connection.") var inFlight = 1
+    @Option(help: "trickle: shortest interval between a connection's messages, seconds.") var trickleMin = 10.0
+    @Option(help: "trickle: longest interval, seconds.") var trickleMax = 60.0
+    @Option(help: "Server process to report RSS and CPU for.") var serverPid: Int32?
+    @Option(help: "Receive buffers per ring.") var bufferCount: UInt32 = 256
+    @Option(help: "Bytes per receive buffer.") var bufferSize: UInt32 = 4096
+    @Flag(help: "Print the result as JSON on stdout.") var json = false
+
+    func validate() throws {
+        guard LoadPlan.Scenario(rawValue: scenario) != nil else {
+            throw ValidationError("scenario must be idle, trickle or echo (got \(scenario))")
+        }
+        guard ParsedURL(url) != nil else { throw ValidationError("--url must look like ws://HOST:PORT/PATH (got \(url))") }
+        guard connections > 0, workers > 0, ramp > 0 else { throw ValidationError("--connections, --workers and --ramp must be above 0") }
+        guard duration > 0, duration <= 3600 else { throw ValidationError("--duration must be in (0, 3600] seconds") }
+        guard messageSize >= 8, messageSize <= 1 << 20 else { throw ValidationError("--message-size must be 8..1048576") }
+        guard inFlight >= 1, inFlight <= 1024 else { throw ValidationError("--in-flight must be 1..1024") }
+        guard trickleMin > 0, trickleMax >= trickleMin else { throw ValidationError("need 0 < --trickle-min <= --trickle-max") }
+        guard sourceAddresses >= 0, sourceAddresses <= 250 else { throw ValidationError("--source-addresses must be 0..250") }
+    }
+
+    func run() throws {
+        signal(SIGPIPE, SIG_IGN)
+        let target = ParsedURL(url)!
+        let plan = LoadPlan(
+            scenario: LoadPlan.Scenario(rawValue: scenario)!, host: target.host, port: target.port, path: target.path,
+            connections: connections, durationSeconds: duration, workers: workers, rampPerSecond: ramp,
+            sourceAddresses: sourceAddresses, messageBytes: messageSize, inFlight: inFlight,
+            trickleMinMs: Int(trickleMin * 1000), trickleMaxMs: Int(trickleMax * 1000), tickMs: 10,
+            receiveBufferBytes: bufferSize, receiveBufferCount: bufferCount, serverPID: serverPid, json: json
+        )
+        let result = try LoadRun(plan: plan).execute()
+        if json {
+            print(result.json())
+        } else {
+            print(result.summary())
+        }
+    }
+}
+
+/// ws://HOST:PORT/PATH split into its parts.
+struct ParsedURL {
+    var host: String
+    var port: UInt16
+    var path: String
+
+    init?(_ text: String) {
+        guard text.hasPrefix("ws://") else { return nil }
+        let rest = text.dropFirst(5)
+        let slash = rest.firstIndex(of: "/") ?? rest.endIndex
+        let authority = rest[..<slash]
+        path = slash == rest.endIndex ? "/" : String(rest[slash...])
+        if authority.hasPrefix("["), let close = authority.firstIndex(of: "]") {
+            host = String(authority[authority.index(after: authority.startIndex)..<close])
+            let after = authority[authority.index(after: close)...]
+            port = after.hasPrefix(":") ? UInt16(after.dropFirst()) ?? 0 : 80
+        } else if let colon = authority.lastIndex(of: ":") {
+            host = String(authority[..<colon])
+            port = UInt16(authority[authority.index(after: colon)...]) ?? 0
+        } else {
+            host = String(authority)
+            port = 80
+        }
+        if host == "localhost" { host = "127.0.0.1" }
+        guard !host.isEmpty, port != 0 else { return nil }
+    }
+}
