@@ -27,6 +27,9 @@ BINARY = Path(os.environ.get("RINGGATE_BINARY", ROOT / ".build" / "debug" / "rin
 LISTENING = re.compile(r"ringgate: listening on (\S+):(\d+) ")
 STATS = re.compile(r"^ringgate: ((?:[a-z_]+=\d+ ?)+)$")
 
+# What ringgate prints when the kernel lacks io_uring or the features it needs: a skip, not a failure.
+KERNEL_MISSING = ("io_uring is not available", "io_uring is disabled", "this kernel is too old")
+
 # Generous bounds: the machine is shared and the binary is a debug build.
 START_TIMEOUT_S = 15.0
 STOP_TIMEOUT_S = 10.0
@@ -61,6 +64,9 @@ class Gateway:
         line = self.wait_for_line(lambda l: LISTENING.search(l), START_TIMEOUT_S)
         if line is None:
             self.kill()
+            missing = [l for l in self.lines if any(m in l for m in KERNEL_MISSING)]
+            if missing:
+                pytest.skip("the kernel cannot run ringgate: " + missing[0])
             pytest.fail(f"ringgate {' '.join(args)} did not start; stderr:\n" + "\n".join(self.lines))
         self.port = int(LISTENING.search(line).group(2))
 
