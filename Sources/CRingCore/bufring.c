@@ -47,7 +47,12 @@ static int register_ring(rg_worker *w, bool incremental)
 	reg.ring_addr = (uint64_t)(uintptr_t)w->bufs.ring;
 	reg.ring_entries = w->bufs.count;
 	reg.bgid = RG_BGID;
-	return io_uring_register_buf_ring(&w->ring, &reg, incremental ? RG_IOU_PBUF_RING_INC : 0);
+	/*
+	 * liburing 2.3 ignores its `flags` argument and its 6.1 uapi header names the
+	 * field `pad`: the kernel reads the ring flags from there (`flags` since 6.4).
+	 */
+	reg.pad = incremental ? RG_IOU_PBUF_RING_INC : 0;
+	return io_uring_register_buf_ring(&w->ring, &reg, 0);
 }
 
 int rg_internal_bufring_init(rg_worker *w, char *err, size_t err_len)

@@ -19,27 +19,20 @@
 
 #include "internal.h"
 
-static struct rg_chunk *chunk_at(rg_worker *w, uint32_t i) { return &w->chunks[i]; }
-
 int rg_internal_conns_init(rg_worker *w)
 {
 	size_t conn_bytes = (size_t)w->table_size * sizeof(struct rg_conn);
-	size_t pool_bytes;
 
-	w->chunk_count = w->engine->cfg.send_pool_bytes / RG_CHUNK_BYTES;
-	pool_bytes = (size_t)w->chunk_count * RG_CHUNK_BYTES;
-	/* Anonymous mappings: pages are touched, and so paid for, only when used. */
+	/* An anonymous mapping: pages are touched, and so paid for, only when used. */
 	w->conns = mmap(NULL, conn_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	w->chunks = mmap(NULL, pool_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-			 -1, 0);
-	if (w->conns == MAP_FAILED || w->chunks == MAP_FAILED)
+	if (w->conns == MAP_FAILED) {
+		w->conns = NULL;
 		return -ENOMEM;
-	if (numa_available() >= 0) {
-		numa_tonode_memory(w->conns, conn_bytes, w->node);
-		numa_tonode_memory(w->chunks, pool_bytes, w->node);
 	}
-	w->chunk_free = RG_NONE;
-	w->chunk_used = 0;
+	if (numa_available() >= 0)
+		numa_tonode_memory(w->conns, conn_bytes, w->node);
+	if (rg_internal_chunks_init(w))
+		return -ENOMEM;
 	w->dirty = calloc(w->table_size, sizeof(uint32_t));
 	w->rearm = calloc(w->table_size, sizeof(uint32_t));
 	return w->dirty && w->rearm ? 0 : -ENOMEM;
@@ -47,46 +40,13 @@ int rg_internal_conns_init(rg_worker *w)
 
 void rg_internal_conns_free(rg_worker *w)
 {
-	if (w->conns && w->conns != MAP_FAILED)
+	if (w->conns)
 		munmap(w->conns, (size_t)w->table_size * sizeof(struct rg_conn));
-	if (w->chunks && w->chunks != MAP_FAILED)
-		munmap(w->chunks, (size_t)w->chunk_count * RG_CHUNK_BYTES);
+	rg_internal_chunks_free(w);
 	free(w->dirty);
 	free(w->rearm);
 	free(w->deferred);
 	w->conns = NULL;
-	w->chunks = NULL;
-}
-
-/*
- * Chunks never handed out yet are taken in order, so unused pool pages stay
- * untouched. Fresh chunks are taken only when the free list is empty, and
- * then every touched chunk is in use, so the next fresh one is chunk_used.
- */
-static uint32_t chunk_alloc(rg_worker *w)
-{
-	uint32_t i = w->chunk_free;
-	struct rg_chunk *ch;
-
-	if (i != RG_NONE) {
-		w->chunk_free = chunk_at(w, i)->next;
-	} else if (w->chunk_used < w->chunk_count) {
-		i = w->chunk_used;	/* fresh chunks are numbered by how many are in use */
-	} else {
-		return RG_NONE;
-	}
-	w->chunk_used++;
-	ch = chunk_at(w, i);
-	ch->next = RG_NONE;
-	ch->start = ch->end = ch->inflight = 0;
-	return i;
-}
-
-static void chunk_release(rg_worker *w, uint32_t i)
-{
-	chunk_at(w, i)->next = w->chunk_free;
-	w->chunk_free = i;
-	w->chunk_used--;
 }
 
 static struct rg_conn *live(rg_worker *w, uint32_t slot, uint32_t gen)
@@ -171,9 +131,9 @@ static void drop_queue(rg_worker *w, struct rg_conn *c)
 	uint32_t i = c->head;
 
 	while (i != RG_NONE) {
-		uint32_t next = chunk_at(w, i)->next;
+		uint32_t next = rg_chunk_at(w, i)->next;
 
-		chunk_release(w, i);
+		rg_internal_chunk_release(w, i);
 		i = next;
 	}
 	c->head = c->tail = RG_NONE;
@@ -194,7 +154,6 @@ void rg_internal_maybe_finish(rg_worker *w, uint32_t slot)
 	io_uring_sqe_set_data64(sqe, rg_udata(RG_OP_CLOSE, slot, c->gen));
 	c->state = RG_CONN_FREE;
 	c->flags &= RG_CF_DIRTY | RG_CF_REARM;	/* the slot may still sit on those lists */
-	rg_internal_slot_released(w, slot);
 	w->open_count--;
 	w->stats.closed++;
 	w->stats.open_now = w->open_count;
@@ -325,20 +284,20 @@ static void submit_send(rg_worker *w, uint32_t slot)
 	struct io_uring_sqe *sqe;
 
 	/* Drop an empty head chunk left by a reserve whose commit used nothing. */
-	while (c->head != RG_NONE && chunk_at(w, c->head)->start == chunk_at(w, c->head)->end) {
-		uint32_t next = chunk_at(w, c->head)->next;
+	while (c->head != RG_NONE && rg_chunk_at(w, c->head)->start == rg_chunk_at(w, c->head)->end) {
+		uint32_t next = rg_chunk_at(w, c->head)->next;
 
-		chunk_release(w, c->head);
+		rg_internal_chunk_release(w, c->head);
 		c->head = next;
 	}
 	if (c->head == RG_NONE) {
 		c->tail = RG_NONE;
 		return;
 	}
-	ch = chunk_at(w, c->head);
+	ch = rg_chunk_at(w, c->head);
 	ch->inflight = ch->end - ch->start;
 	sqe = rg_internal_sqe(w);
-	io_uring_prep_send(sqe, (int)slot, ch->data + ch->start, ch->inflight, MSG_NOSIGNAL);
+	io_uring_prep_send(sqe, (int)slot, rg_chunk_data(ch) + ch->start, ch->inflight, MSG_NOSIGNAL);
 	sqe->flags |= IOSQE_FIXED_FILE;
 	io_uring_sqe_set_data64(sqe, rg_udata(RG_OP_SEND, slot, c->gen));
 	c->flags |= RG_CF_SENDING;
@@ -367,7 +326,7 @@ void rg_internal_on_send(rg_worker *w, struct io_uring_cqe *cqe)
 	c->flags &= ~RG_CF_SENDING;
 	c->inflight--;
 	if (cqe->res > 0 && c->head != RG_NONE) {
-		ch = chunk_at(w, c->head);
+		ch = rg_chunk_at(w, c->head);
 		w->stats.send_bytes += (uint64_t)cqe->res;
 		w->stats.send_completions++;
 		if ((uint32_t)cqe->res < ch->inflight)
@@ -375,8 +334,10 @@ void rg_internal_on_send(rg_worker *w, struct io_uring_cqe *cqe)
 		ch->start += (uint32_t)cqe->res;
 		c->queued -= (uint32_t)cqe->res;
 		if (ch->start == ch->end) {
+			uint32_t done = c->head;
+
 			c->head = ch->next;
-			chunk_release(w, (uint32_t)(ch - w->chunks));
+			rg_internal_chunk_release(w, done);
 			if (c->head == RG_NONE)
 				c->tail = RG_NONE;
 		}
@@ -397,7 +358,7 @@ void rg_internal_on_shutdown(rg_worker *w, struct io_uring_cqe *cqe)
 
 	RG_BUG_ON(c->state == RG_CONN_FREE || c->gen != rg_udata_gen(cqe->user_data));
 	c->inflight--;
-	if (cqe->res < 0 || (c->flags & RG_CF_EOF))
+	if (cqe->res < 0 || (c->flags & RG_CF_EOF) || c->how == RG_CLOSE_FLUSH)
 		rg_internal_abort(w, slot, cqe->res < 0 && cqe->res != -ENOTCONN ? cqe->res : 0);
 	rg_internal_maybe_finish(w, slot);
 }
@@ -427,48 +388,94 @@ void rg_internal_flush(rg_worker *w)
 	w->rearm_count = 0;
 }
 
-int rg_conn_send(rg_worker *w, uint32_t slot, uint32_t gen, const void *data, uint32_t len)
+/* Links a fresh chunk at the tail of the connection's queue. */
+static void append_chunk(rg_worker *w, struct rg_conn *c, uint32_t fresh)
+{
+	if (c->tail == RG_NONE)
+		c->head = fresh;
+	else
+		rg_chunk_at(w, c->tail)->next = fresh;
+	c->tail = fresh;
+}
+
+static uint32_t tail_room(rg_worker *w, struct rg_conn *c)
+{
+	return c->tail == RG_NONE ? 0 : rg_chunk_capacity(c->tail) - rg_chunk_at(w, c->tail)->end;
+}
+
+static bool over_limit(rg_worker *w, struct rg_conn *c, uint32_t len)
+{
+	return c->queued && (uint64_t)c->queued + len > w->engine->cfg.send_queue_limit;
+}
+
+static int queue_bytes(rg_worker *w, uint32_t slot, uint32_t gen, const void *data, uint32_t len, bool limited)
 {
 	struct rg_conn *c = live(w, slot, gen);
 	const uint8_t *src = data;
-	uint32_t room, need;
+	uint32_t old_tail, old_end, left = len;
 
 	if (!c)
 		return -ESTALE;
 	if (c->state != RG_CONN_OPEN)
 		return -EPIPE;
-	room = c->tail == RG_NONE ? 0 : RG_CHUNK_DATA - chunk_at(w, c->tail)->end;
-	need = len > room ? (len - room + RG_CHUNK_DATA - 1) / RG_CHUNK_DATA : 0;
-	if ((uint64_t)c->queued + len > w->engine->cfg.send_queue_limit || need > w->chunk_count - w->chunk_used) {
+	if (limited && over_limit(w, c, len)) {
 		w->stats.send_rejected++;
 		return -ENOBUFS;
 	}
-	while (len) {
+	old_tail = c->tail;
+	old_end = old_tail == RG_NONE ? 0 : rg_chunk_at(w, old_tail)->end;
+	while (left) {
 		struct rg_chunk *tail;
 		uint32_t n;
 
-		if (c->tail == RG_NONE || chunk_at(w, c->tail)->end == RG_CHUNK_DATA) {
-			uint32_t fresh = chunk_alloc(w);
+		if (tail_room(w, c) == 0) {
+			uint32_t fresh = rg_internal_chunk_alloc(w, left);
 
-			if (c->tail == RG_NONE)
-				c->head = fresh;
-			else
-				chunk_at(w, c->tail)->next = fresh;
-			c->tail = fresh;
+			if (fresh == RG_NONE)
+				goto undo;
+			append_chunk(w, c, fresh);
 		}
-		tail = chunk_at(w, c->tail);
-		n = RG_CHUNK_DATA - tail->end < len ? RG_CHUNK_DATA - tail->end : len;
-		memcpy(tail->data + tail->end, src, n);
+		tail = rg_chunk_at(w, c->tail);
+		n = tail_room(w, c) < left ? tail_room(w, c) : left;
+		memcpy(rg_chunk_data(tail) + tail->end, src, n);
 		tail->end += n;
-		c->queued += n;
 		src += n;
-		len -= n;
+		left -= n;
 	}
+	c->queued += len;
 	mark_dirty(w, slot);
 	return 0;
+
+undo:
+	/* The pool ran dry part way: give back what this call took, so nothing half-queued goes out. */
+	for (uint32_t i = old_tail == RG_NONE ? c->head : rg_chunk_at(w, old_tail)->next; i != RG_NONE;) {
+		uint32_t next = rg_chunk_at(w, i)->next;
+
+		rg_internal_chunk_release(w, i);
+		i = next;
+	}
+	if (old_tail == RG_NONE) {
+		c->head = RG_NONE;
+	} else {
+		rg_chunk_at(w, old_tail)->next = RG_NONE;
+		rg_chunk_at(w, old_tail)->end = old_end;
+	}
+	c->tail = old_tail;
+	w->stats.send_rejected++;
+	return -ENOBUFS;
 }
 
-uint32_t rg_send_chunk_capacity(void) { return RG_CHUNK_DATA; }
+int rg_conn_send(rg_worker *w, uint32_t slot, uint32_t gen, const void *data, uint32_t len)
+{
+	return queue_bytes(w, slot, gen, data, len, true);
+}
+
+int rg_conn_send_control(rg_worker *w, uint32_t slot, uint32_t gen, const void *data, uint32_t len)
+{
+	return queue_bytes(w, slot, gen, data, len, false);
+}
+
+uint32_t rg_send_chunk_capacity(void) { return RG_LARGE_CHUNK_DATA; }
 
 uint8_t *rg_conn_send_reserve(rg_worker *w, uint32_t slot, uint32_t gen, uint32_t len)
 {
@@ -479,23 +486,19 @@ uint8_t *rg_conn_send_reserve(rg_worker *w, uint32_t slot, uint32_t gen, uint32_
 		return errno = ESTALE, NULL;
 	if (c->state != RG_CONN_OPEN)
 		return errno = EPIPE, NULL;
-	if (len > RG_CHUNK_DATA || (uint64_t)c->queued + len > w->engine->cfg.send_queue_limit) {
+	if (len > RG_LARGE_CHUNK_DATA || over_limit(w, c, len)) {
 		w->stats.send_rejected++;
 		return errno = ENOBUFS, NULL;
 	}
-	if (c->tail != RG_NONE && RG_CHUNK_DATA - chunk_at(w, c->tail)->end >= len)
-		return chunk_at(w, c->tail)->data + chunk_at(w, c->tail)->end;
-	fresh = chunk_alloc(w);
+	if (tail_room(w, c) >= len)
+		return rg_chunk_data(rg_chunk_at(w, c->tail)) + rg_chunk_at(w, c->tail)->end;
+	fresh = rg_internal_chunk_alloc(w, len);
 	if (fresh == RG_NONE) {
 		w->stats.send_rejected++;
 		return errno = ENOBUFS, NULL;
 	}
-	if (c->tail == RG_NONE)
-		c->head = fresh;
-	else
-		chunk_at(w, c->tail)->next = fresh;
-	c->tail = fresh;
-	return chunk_at(w, fresh)->data;
+	append_chunk(w, c, fresh);
+	return rg_chunk_data(rg_chunk_at(w, fresh));
 }
 
 void rg_conn_send_commit(rg_worker *w, uint32_t slot, uint32_t used)
@@ -504,7 +507,7 @@ void rg_conn_send_commit(rg_worker *w, uint32_t slot, uint32_t used)
 
 	if (slot >= w->table_size || c->tail == RG_NONE)
 		return;
-	chunk_at(w, c->tail)->end += used;
+	rg_chunk_at(w, c->tail)->end += used;
 	c->queued += used;
 	mark_dirty(w, slot);
 }
@@ -522,10 +525,18 @@ int rg_conn_close(rg_worker *w, uint32_t slot, uint32_t gen, int how)
 
 	if (!c)
 		return -ESTALE;
-	if (how == RG_CLOSE_ABORT || (c->flags & RG_CF_EOF && c->head == RG_NONE))
+	if (how == RG_CLOSE_ABORT || (c->flags & RG_CF_EOF && c->head == RG_NONE)) {
 		rg_internal_abort(w, slot, 0);
-	else
+		return 0;
+	}
+	if (c->state == RG_CONN_OPEN)
+		c->how = (uint8_t)how;
+	else if (how == RG_CLOSE_FLUSH)
+		c->how = RG_CLOSE_FLUSH;	/* a lingering close may be cut short, never lengthened */
+	if (c->state == RG_CONN_OPEN)
 		drain(w, slot);
+	else if (c->state == RG_CONN_DRAINING && c->how == RG_CLOSE_FLUSH && (c->flags & RG_CF_SHUT))
+		rg_internal_abort(w, slot, 0);	/* already flushed and shut: nothing left to wait for */
 	return 0;
 }
 

@@ -70,8 +70,8 @@ static int validate(const rg_config *c, char *err, size_t err_len)
 	if (c->buf_size < 64 || c->buf_size > (1u << 20))
 		return snprintf(err, err_len, "buffer size must be 64..1048576 bytes (got %u)", c->buf_size),
 		       -EINVAL;
-	if (c->send_pool_bytes < RG_CHUNK_BYTES)
-		return snprintf(err, err_len, "send pool must hold at least one %u-byte chunk", RG_CHUNK_BYTES),
+	if (c->send_pool_bytes < 2 * RG_LARGE_CHUNK_BYTES)
+		return snprintf(err, err_len, "send pool must be at least %u bytes", 2 * RG_LARGE_CHUNK_BYTES),
 		       -EINVAL;
 	if (c->wait_mode > RG_WAIT_POLL)
 		return snprintf(err, err_len, "unknown wait mode %u", c->wait_mode), -EINVAL;

@@ -26,9 +26,17 @@
 #define RG_EVENT_BATCH 256
 #define RG_MAILBOX_CAPACITY 4096
 #define RG_MAX_ADDRESSES 256
-/* A send chunk: 16 KiB minus its header, so chunks pack pages exactly. */
-#define RG_CHUNK_BYTES 16384u
-#define RG_CHUNK_DATA (RG_CHUNK_BYTES - 16u)
+/*
+ * Send chunks come in two sizes: small ones for the common small message
+ * (a handshake answer, a chat line) so thousands of connections with a few
+ * bytes queued each do not pin 16 KiB apiece, and large ones for bulk data.
+ * Sizes are powers of two so chunks pack pages exactly.
+ */
+#define RG_SMALL_CHUNK_BYTES 1024u
+#define RG_LARGE_CHUNK_BYTES 16384u
+#define RG_CHUNK_HEADER 16u
+#define RG_LARGE_CHUNK_DATA (RG_LARGE_CHUNK_BYTES - RG_CHUNK_HEADER)
+#define RG_CHUNK_LARGE_BIT (1u << 30)	/* set in the index of a large chunk */
 
 enum rg_conn_state {
 	RG_CONN_FREE = 0,
@@ -66,15 +74,23 @@ struct rg_conn {
 };
 _Static_assert(sizeof(struct rg_conn) == 24, "connection slot budget is 24 bytes");
 
-/* Send chunk header; data follows. `sent..end` is what the kernel still has to take. */
+/* Send chunk header; the data follows it. `start..end` is what the kernel still has to take. */
 struct rg_chunk {
 	uint32_t next;
 	uint32_t start;		/* first byte not yet acknowledged by a send completion */
 	uint32_t end;		/* first free byte */
 	uint32_t inflight;	/* bytes of the send in flight from `start` */
-	uint8_t data[RG_CHUNK_DATA];
 };
-_Static_assert(sizeof(struct rg_chunk) == RG_CHUNK_BYTES, "chunks are 16 KiB");
+_Static_assert(sizeof(struct rg_chunk) == RG_CHUNK_HEADER, "chunk header is 16 bytes");
+
+/* One size class of send chunks, mapped once; pages are touched only when used. */
+struct rg_chunk_pool {
+	uint8_t *base;
+	uint32_t chunk_bytes;
+	uint32_t count;
+	uint32_t free;		/* head of the free list */
+	uint32_t used;
+};
 
 struct rg_mail {
 	uint64_t tag;
@@ -110,10 +126,7 @@ struct rg_worker {
 
 	struct rg_bufring bufs;
 
-	struct rg_chunk *chunks;
-	uint32_t chunk_count;
-	uint32_t chunk_free;	/* head of the free list */
-	uint32_t chunk_used;
+	struct rg_chunk_pool pools[2];	/* small, large */
 
 	uint32_t *dirty;	/* slots with sends to submit */
 	uint32_t dirty_count;
@@ -195,6 +208,26 @@ void rg_internal_on_poll(rg_worker *w, struct io_uring_cqe *cqe);
 void rg_internal_on_send(rg_worker *w, struct io_uring_cqe *cqe);
 void rg_internal_on_shutdown(rg_worker *w, struct io_uring_cqe *cqe);
 void rg_internal_flush(rg_worker *w);
+
+/* chunks.c */
+int rg_internal_chunks_init(rg_worker *w);
+void rg_internal_chunks_free(rg_worker *w);
+uint32_t rg_internal_chunk_alloc(rg_worker *w, uint32_t want);
+void rg_internal_chunk_release(rg_worker *w, uint32_t index);
+
+static inline struct rg_chunk *rg_chunk_at(rg_worker *w, uint32_t index)
+{
+	struct rg_chunk_pool *p = &w->pools[(index & RG_CHUNK_LARGE_BIT) ? 1 : 0];
+
+	return (struct rg_chunk *)(p->base + (size_t)(index & ~RG_CHUNK_LARGE_BIT) * p->chunk_bytes);
+}
+
+static inline uint8_t *rg_chunk_data(struct rg_chunk *ch) { return (uint8_t *)(ch + 1); }
+
+static inline uint32_t rg_chunk_capacity(uint32_t index)
+{
+	return ((index & RG_CHUNK_LARGE_BIT) ? RG_LARGE_CHUNK_BYTES : RG_SMALL_CHUNK_BYTES) - RG_CHUNK_HEADER;
+}
 
 /* client.c */
 void rg_internal_on_connect(rg_worker *w, struct io_uring_cqe *cqe);

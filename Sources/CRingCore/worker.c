@@ -244,6 +244,8 @@ static void dispatch(rg_worker *w, struct io_uring_cqe *cqe)
 	case RG_OP_CLOSE:
 		if (cqe->res < 0)
 			w->stats.unexpected++;
+		/* Only now is the table entry empty: a slot we pick ourselves may be reused. */
+		rg_internal_slot_released(w, rg_udata_slot(cqe->user_data));
 		break;
 	case RG_OP_TICK:
 		on_tick(w, cqe);

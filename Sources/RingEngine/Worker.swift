@@ -12,6 +12,16 @@ public struct ConnectionID: Hashable, Sendable {
     }
 }
 
+/// How `Worker.close` ends a connection (`rg_close_how`).
+public enum CloseMode: UInt32, Sendable {
+    /// Send what is queued, shut down writes, close.
+    case flush = 0
+    /// Drop what is queued and close now.
+    case abort = 1
+    /// Send what is queued, shut down writes, keep reading until the peer's EOF.
+    case linger = 2
+}
+
 /// Why a send was not queued (`rg_conn_send`'s errors).
 public enum SendRefusal: Error, Sendable {
     /// The id names no open connection.
@@ -54,10 +64,16 @@ public struct Worker: @unchecked Sendable {
     /// Bytes queued and not yet taken by the kernel.
     public func queuedBytes(_ id: ConnectionID) -> Int { Int(rg_conn_queued(raw, id.slot, id.generation)) }
 
-    /// Closes after flushing (`abort == false`) or at once.
+    /// Closes the connection the way `mode` says; `.closed` follows.
     @discardableResult
-    public func close(_ id: ConnectionID, abort: Bool = false) -> Bool {
-        rg_conn_close(raw, id.slot, id.generation, abort ? Int32(RG_CLOSE_ABORT.rawValue) : Int32(RG_CLOSE_FLUSH.rawValue)) == 0
+    public func close(_ id: ConnectionID, _ mode: CloseMode = .flush) -> Bool {
+        rg_conn_close(raw, id.slot, id.generation, Int32(mode.rawValue)) == 0
+    }
+
+    /// Queues the bytes of a control frame, past the per-connection limit if need be.
+    @inline(__always)
+    public func sendControl(_ id: ConnectionID, _ bytes: UnsafeRawBufferPointer) -> SendRefusal? {
+        refusal(rg_conn_send_control(raw, id.slot, id.generation, bytes.baseAddress, UInt32(bytes.count)))
     }
 
     /// Stops reading from the connection until `resume`.

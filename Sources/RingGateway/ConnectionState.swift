@@ -18,6 +18,8 @@ struct ConnectionFlags: OptionSet {
     static let paused = ConnectionFlags(rawValue: 1 << 1)
     /// A close frame went out.
     static let closeSent = ConnectionFlags(rawValue: 1 << 2)
+    /// The HTTP upgrade succeeded: the frame receiver is live.
+    static let upgraded = ConnectionFlags(rawValue: 1 << 3)
 }
 
 /// The WebSocket layer's per-connection state besides the frame receiver.

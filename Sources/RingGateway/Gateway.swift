@@ -43,7 +43,12 @@ public final class Gateway: @unchecked Sendable {
         workers = made
     }
 
-    public func stop() { engine.stop() }
+    /// Stops the workers; the counters then include everything up to the stop.
+    public func stop() {
+        engine.stop()
+        // The worker threads have exited, so their counters can be read here.
+        for worker in workers { worker.publishCounters() }
+    }
 
     public var port: UInt16 { engine.port }
     public var workerCount: Int { engine.workerCount }

@@ -5,6 +5,12 @@ import RingWebSocket
 extension GatewayWorker {
     /// Runs received bytes through the connection's frame receiver.
     func frames(_ slot: UInt32, _ buffer: UnsafeMutableRawBufferPointer) {
+        if receivers[slot].violation != nil {
+            // The connection failed (RFC 6455 section 7.1.7) and its bytes are no longer parsed;
+            // whatever arrives is the peer's answer to our close frame, so the wait is over.
+            worker.close(id(slot), .flush)
+            return
+        }
         var sink = FrameSink(owner: self, slot: slot)
         let outcome = receivers.pointer(slot).pointee.receive(buffer, limits: configuration.frames, handler: &sink)
         if case .fail = outcome, states[slot].phase == .open {
@@ -17,27 +23,35 @@ extension GatewayWorker {
         }
     }
 
-    /// Sends one unfragmented frame; the header is written in place in front
-    /// of a copy of the payload in the send queue.
+    /// Sends one unfragmented data frame; the header is written in place in front of a copy
+    /// of the payload in the send queue. The queue limit bounds what waits behind earlier
+    /// data, so one message larger than the limit still goes out to a client that keeps up.
     @discardableResult
     func sendFrame(_ slot: UInt32, _ opcode: Opcode, _ payload: UnsafeRawBufferPointer) -> Bool {
         let connection = id(slot)
         let header = FrameEncoder.headerSize(payloadLength: payload.count)
         let total = header + payload.count
-        if total <= Worker.reserveCapacity, let space = worker.reserve(connection, total) {
+        let queued = worker.queuedBytes(connection)
+        guard queued == 0 || queued + total <= sendQueueLimit else { return overflow(slot) }
+        if total <= Worker.reserveCapacity {
+            guard let space = worker.reserve(connection, total) else { return overflow(slot) }
             FrameEncoder.writeHeader(into: space, opcode: opcode, fin: true, payloadLength: payload.count)
             if let source = payload.baseAddress { (space + header).copyMemory(from: source, byteCount: payload.count) }
             worker.commit(connection, total)
-        } else if total > Worker.reserveCapacity {
+        } else {
             // Larger than one send chunk: header and payload go as two copies into the queue.
             let ok = withUnsafeTemporaryAllocation(byteCount: FrameEncoder.maxHeaderSize, alignment: 8) { scratch in
                 FrameEncoder.writeHeader(into: scratch.baseAddress!, opcode: opcode, fin: true, payloadLength: payload.count)
-                return worker.send(connection, UnsafeRawBufferPointer(rebasing: scratch[..<header])) == nil
-                    && worker.send(connection, payload) == nil
+                return worker.sendControl(connection, UnsafeRawBufferPointer(rebasing: scratch[..<header])) == nil
+                    && worker.sendControl(connection, payload) == nil
             }
-            if !ok { return overflow(slot) }
-        } else {
-            return overflow(slot)
+            if !ok {
+                // The worker's pool ran dry part way: the stream is cut, so the connection must go.
+                counters.sendQueueOverflows += 1
+                worker.close(connection, .abort)
+                states.pointer(slot).pointee.phase = .closing
+                return false
+            }
         }
         counters.messagesOut += 1
         counters.bytesOut += UInt64(payload.count)
@@ -47,27 +61,44 @@ extension GatewayWorker {
         return true
     }
 
-    /// The client's queue (or the worker's pool) is full: the slow-client policy decides.
+    /// The client's queue (or the worker's pool) is full: the client is not keeping up. It gets
+    /// a 1008 close frame (past the limit) and the connection closes, bounded by the close timeout.
     private func overflow(_ slot: UInt32) -> Bool {
         counters.sendQueueOverflows += 1
-        worker.close(id(slot), abort: true)
-        states.pointer(slot).pointee.phase = .closing
+        closeWithFrame(slot) { buffer in
+            let reason: StaticString = "send queue full"
+            return FrameEncoder.writeClose(
+                into: buffer, code: CloseCode.policyViolation.rawValue,
+                reason: UnsafeRawBufferPointer(start: reason.utf8Start, count: reason.utf8CodeUnitCount)
+            )
+        }
         return false
     }
 
-    /// Queues a close frame built by `write`, then closes once it is flushed;
-    /// the close timeout bounds the wait for the peer's answer.
-    func closeWithFrame(_ slot: UInt32, _ write: (UnsafeMutableRawBufferPointer) -> Int) {
+    /// Sends a control frame (ping, pong) even past the per-connection queue limit.
+    @discardableResult
+    func sendControlFrame(_ slot: UInt32, _ opcode: Opcode, _ payload: UnsafeRawBufferPointer) -> Bool {
+        withUnsafeTemporaryAllocation(byteCount: 2 + FrameEncoder.maxControlPayload, alignment: 8) { scratch in
+            let size = FrameEncoder.writeControl(into: scratch, opcode: opcode, payload: payload)
+            return worker.sendControl(id(slot), UnsafeRawBufferPointer(rebasing: scratch[..<size])) == nil
+        }
+    }
+
+    /// Queues a close frame built by `write` and closes once it is flushed. When the peer's
+    /// close has arrived the handshake is complete and the socket closes right after the
+    /// flush (RFC 6455 section 7.1.1: the server closes first); otherwise the gateway keeps
+    /// reading for the peer's answer, bounded by the close timeout.
+    func closeWithFrame(_ slot: UInt32, peerClosed: Bool = false, _ write: (UnsafeMutableRawBufferPointer) -> Int) {
         let state = states.pointer(slot)
         if !state.pointee.flags.contains(.closeSent) {
             withUnsafeTemporaryAllocation(byteCount: 2 + FrameEncoder.maxControlPayload, alignment: 8) { scratch in
                 let size = write(scratch)
-                _ = worker.send(id(slot), UnsafeRawBufferPointer(rebasing: scratch[..<size]))
+                _ = worker.sendControl(id(slot), UnsafeRawBufferPointer(rebasing: scratch[..<size]))
             }
             state.pointee.flags.insert(.closeSent)
         }
         state.pointee.phase = .closing
-        worker.close(id(slot))
+        worker.close(id(slot), peerClosed ? .flush : .linger)
         wheel.schedule(slot, at: now &+ closeTicks)
     }
 
@@ -112,7 +143,7 @@ struct FrameSink: FrameHandler {
 
     mutating func ping(_ payload: UnsafeRawBufferPointer) {
         guard owner.states[slot].phase == .open else { return }
-        owner.sendFrame(slot, .pong, payload)
+        owner.sendControlFrame(slot, .pong, payload)
     }
 
     mutating func pong(_: UnsafeRawBufferPointer) {
@@ -122,7 +153,7 @@ struct FrameSink: FrameHandler {
     mutating func close(code: UInt16?, reason: UnsafeRawBufferPointer) {
         owner.counters.closedByClient += 1
         // Answer with the same code (RFC 6455 section 5.5.1); the TCP close follows the flush.
-        owner.closeWithFrame(slot) { buffer in
+        owner.closeWithFrame(slot, peerClosed: true) { buffer in
             FrameEncoder.writeClose(into: buffer, code: code, reason: UnsafeRawBufferPointer(start: nil, count: 0))
         }
     }

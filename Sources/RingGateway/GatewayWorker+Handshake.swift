@@ -29,6 +29,7 @@ extension GatewayWorker {
         guard sendRaw(slot, HandshakeResponse.switchingProtocols(for: request)) else { return }
         counters.handshakesAccepted += 1
         states.pointer(slot).pointee.phase = .open
+        states.pointer(slot).pointee.flags.insert(.upgraded)
         receivers.pointer(slot).initialize(to: FrameReceiver())
         // Spread first pings over a whole interval: a million clients that connect in the same
         // second must not all be pinged in the same tick.
@@ -52,10 +53,12 @@ extension GatewayWorker {
         finishWithoutFrames(slot)
     }
 
-    /// Closes after the HTTP answer is flushed, bounded by the close timeout.
+    /// Closes after the HTTP answer is flushed. Writes are shut down at once, but the socket
+    /// keeps reading until the client's EOF (bounded by the close timeout): closing with
+    /// unread request bytes would send a reset that can destroy the answer in flight.
     private func finishWithoutFrames(_ slot: UInt32) {
         states.pointer(slot).pointee.phase = .closing
-        worker.close(id(slot))
+        worker.close(id(slot), .linger)
         wheel.schedule(slot, at: now &+ closeTicks)
     }
 
@@ -65,7 +68,7 @@ extension GatewayWorker {
         let refused = bytes.withUnsafeBytes { worker.send(id(slot), $0) }
         if refused != nil {
             counters.sendQueueOverflows += 1
-            worker.close(id(slot), abort: true)
+            worker.close(id(slot), .abort)
             return false
         }
         return true

@@ -14,10 +14,10 @@ extension GatewayWorker {
             return
         case .handshake:
             counters.handshakeTimeouts += 1
-            worker.close(id(slot), abort: true)
+            worker.close(id(slot), .abort)
         case .closing:
             counters.closeTimeouts += 1
-            worker.close(id(slot), abort: true)
+            worker.close(id(slot), .abort)
         case .open:
             heartbeat(slot, state)
         }
@@ -40,14 +40,14 @@ extension GatewayWorker {
         if quietFor >= pingTicks &+ pongTicks {
             // Nothing since the ping, not even a pong: the peer or its path is gone (1006 locally).
             counters.pongTimeouts += 1
-            worker.close(id(slot), abort: true)
+            worker.close(id(slot), .abort)
             return
         } else if quietFor >= pingTicks {
             if !state.pointee.flags.contains(.pingOutstanding) {
                 state.pointee.flags.insert(.pingOutstanding)
-                counters.pingsSent += 1
-                sendFrame(slot, .ping, UnsafeRawBufferPointer(start: nil, count: 0))
-                counters.messagesOut -= 1
+                if sendControlFrame(slot, .ping, UnsafeRawBufferPointer(start: nil, count: 0)) {
+                    counters.pingsSent += 1
+                }
             }
             next = state.pointee.lastSeenTick &+ pingTicks &+ pongTicks
         } else {

@@ -36,6 +36,7 @@ final class GatewayWorker: WorkerHandler {
     let idleTicks: UInt32
     let handshakeTicks: UInt32
     let closeTicks: UInt32
+    let sendQueueLimit: Int
     let pauseAboveBytes: Int
     let resumeBelowBytes: Int
 
@@ -52,6 +53,7 @@ final class GatewayWorker: WorkerHandler {
         idleTicks = configuration.idleTimeoutMs == 0 ? 0 : configuration.ticks(configuration.idleTimeoutMs)
         handshakeTicks = configuration.ticks(configuration.handshakeTimeoutMs)
         closeTicks = configuration.ticks(configuration.closeTimeoutMs)
+        sendQueueLimit = Int(configuration.engine.sendQueueLimitBytes)
         pauseAboveBytes = Int(configuration.engine.sendQueueLimitBytes / 2)
         resumeBelowBytes = Int(configuration.engine.sendQueueLimitBytes / 4)
     }
@@ -108,8 +110,11 @@ final class GatewayWorker: WorkerHandler {
         switch state.pointee.phase {
         case .handshake:
             handshake(slot, buffer)
-        case .open, .closing:
+        case .open:
             frames(slot, buffer)
+        case .closing:
+            // After an HTTP answer there is no frame receiver: request bytes are dropped.
+            if state.pointee.flags.contains(.upgraded) { frames(slot, buffer) }
         case .free:
             break
         }
@@ -129,6 +134,11 @@ final class GatewayWorker: WorkerHandler {
     private func tick() {
         _ = wheel.advance(to: now, limit: configuration.expiriesPerTick) { slot in expire(slot) }
         if !paused.isEmpty { resumeDrained() }
+        publishCounters()
+    }
+
+    /// Makes the counters visible to other threads; also called once after the worker stopped.
+    func publishCounters() {
         published.withLock { $0 = counters }
     }
 

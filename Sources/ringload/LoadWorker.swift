@@ -45,6 +45,8 @@ struct LoadConnection {
     /// How much of the blank line ending the response head has been seen.
     var headEndMatched: UInt8 = 0
     var inFlight: UInt16 = 0
+    /// Bytes of the response head seen so far (the status line is checked as it arrives).
+    var headBytesSeen: UInt16 = 0
     var reader = ServerFrameReader()
     var sentAtNs: UInt64 = 0
 }
@@ -189,19 +191,24 @@ final class LoadWorker: WorkerHandler {
         }
     }
 
-    /// Scans the response head; returns how many bytes belonged to it once it ended.
+    /// Scans the response head, which may arrive in pieces of any size; returns how many
+    /// bytes of `bytes` belonged to it once it has ended.
     private func readHead(_ c: UnsafeMutablePointer<LoadConnection>, _ bytes: UnsafeRawBufferPointer) -> Int? {
-        if c.pointee.headEndMatched == 0, bytes.count >= 12,
-           !bytes.prefix(12).elementsEqual("HTTP/1.1 101".utf8) {
-            counters.handshakeFailures += 1
-            c.pointee.phase = .closing
-            worker.close(ConnectionID(slot: UInt32(connections.distance(to: c)), generation: c.pointee.generation), abort: true)
-            return nil
-        }
-        let terminator: [UInt8] = [13, 10, 13, 10]
+        let status = LoadWorker.statusLine
+        let terminator: (UInt8, UInt8, UInt8, UInt8) = (13, 10, 13, 10)
         for (index, byte) in bytes.enumerated() {
-            let matched = Int(c.pointee.headEndMatched)
-            if byte == terminator[matched] {
+            let seen = Int(c.pointee.headBytesSeen)
+            if seen < status.count {
+                guard byte == status[seen] else {
+                    counters.handshakeFailures += 1
+                    c.pointee.phase = .closing
+                    worker.close(ConnectionID(slot: UInt32(connections.distance(to: c)), generation: c.pointee.generation), .abort)
+                    return nil
+                }
+            }
+            c.pointee.headBytesSeen = c.pointee.headBytesSeen &+ 1
+            let expected = withUnsafeBytes(of: terminator) { $0[Int(c.pointee.headEndMatched)] }
+            if byte == expected {
                 c.pointee.headEndMatched += 1
                 if c.pointee.headEndMatched == 4 {
                     c.pointee.phase = .open
@@ -213,6 +220,8 @@ final class LoadWorker: WorkerHandler {
         }
         return nil
     }
+
+    private static let statusLine = Array("HTTP/1.1 101".utf8)
 
     private func upgraded(_ slot: UInt32, _ c: UnsafeMutablePointer<LoadConnection>) {
         counters.upgraded += 1
@@ -297,10 +306,10 @@ final class LoadWorker: WorkerHandler {
             case .open:
                 frames.close.withUnsafeBytes { _ = worker.send(id, $0) }
                 c.pointee.phase = .closing
-                worker.close(id)
+                worker.close(id, .linger)
             case .handshake, .connecting:
                 c.pointee.phase = .closing
-                worker.close(id, abort: true)
+                worker.close(id, .abort)
             case .closing, .free:
                 break
             }

@@ -25,8 +25,12 @@ struct RingLoadCommand: ParsableCommand {
     @Option(help: "Seconds to hold (idle, trickle) or to measure (echo) once all are open.") var duration = 10.0
     @Option(help: "Rings (threads) of the load generator; each holds at most the open-file limit.") var workers = 2
     @Option(help: "New connections per second.") var ramp = 20_000
-    @Option(help: "Source addresses 127.0.0.1..127.0.0.K (each gives a full port range); 0: kernel's choice.")
-    var sourceAddresses = 0
+    @Option(help: ArgumentHelp(
+        "Source addresses 127.0.0.1..127.0.0.K, each with its own port range; 0: the kernel's choice.",
+        discussion: "Default for a 127.x target: one per 10000 connections (the kernel's port search slows "
+            + "past about half its range per address)."
+    ))
+    var sourceAddresses: Int?
     @Option(help: "echo: message size in bytes (at least 8: a timestamp rides in it).") var messageSize = 32
     @Option(help: "echo: messages in flight per connection.") var inFlight = 1
     @Option(help: "trickle: shortest interval between a connection's messages, seconds.") var trickleMin = 10.0
@@ -46,7 +50,9 @@ struct RingLoadCommand: ParsableCommand {
         guard messageSize >= 8, messageSize <= 1 << 20 else { throw ValidationError("--message-size must be 8..1048576") }
         guard inFlight >= 1, inFlight <= 1024 else { throw ValidationError("--in-flight must be 1..1024") }
         guard trickleMin > 0, trickleMax >= trickleMin else { throw ValidationError("need 0 < --trickle-min <= --trickle-max") }
-        guard sourceAddresses >= 0, sourceAddresses <= 250 else { throw ValidationError("--source-addresses must be 0..250") }
+        if let sourceAddresses, !(0...250).contains(sourceAddresses) {
+            throw ValidationError("--source-addresses must be 0..250")
+        }
     }
 
     func run() throws {
@@ -55,7 +61,8 @@ struct RingLoadCommand: ParsableCommand {
         let plan = LoadPlan(
             scenario: LoadPlan.Scenario(rawValue: scenario)!, host: target.host, port: target.port, path: target.path,
             connections: connections, durationSeconds: duration, workers: workers, rampPerSecond: ramp,
-            sourceAddresses: sourceAddresses, messageBytes: messageSize, inFlight: inFlight,
+            sourceAddresses: sourceAddresses ?? (target.host.hasPrefix("127.") ? min(250, (connections + 9999) / 10000) : 0),
+            messageBytes: messageSize, inFlight: inFlight,
             trickleMinMs: Int(trickleMin * 1000), trickleMaxMs: Int(trickleMax * 1000), tickMs: 10,
             receiveBufferBytes: bufferSize, receiveBufferCount: bufferCount, serverPID: serverPid, json: json
         )

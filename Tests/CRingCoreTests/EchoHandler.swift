@@ -25,7 +25,7 @@ final class EchoHandler: WorkerHandler {
             case Int32(RG_EV_DATA.rawValue):
                 let bytes = UnsafeRawBufferPointer(start: event.data, count: Int(event.result))
                 if worker.send(event.connection, bytes) != nil {
-                    worker.close(event.connection, abort: true)
+                    worker.close(event.connection, .abort)
                 }
             case Int32(RG_EV_CLOSED.rawValue):
                 counters.closed.add(1, ordering: .relaxed)

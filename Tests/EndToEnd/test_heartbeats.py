@@ -184,11 +184,6 @@ def test_close_timeout_cuts_a_client_that_never_answers_our_close(gateway):
     assert server.stop()["close_timeouts"] == 1
 
 
-HALF_CLOSE_BUG = pytest.mark.xfail(strict=True, reason=(
-    "gateway bug: after both close frames are exchanged the gateway only shuts down its write side "
-    "and holds the connection until the client's FIN or --close-timeout, then counts a close timeout"))
-
-
 def assert_released_without_close_timeout(server, client):
     """The gateway lets the connection go promptly (the client keeps its socket open), and data
     sent afterwards is answered with a reset."""
@@ -201,7 +196,6 @@ def assert_released_without_close_timeout(server, client):
             time.sleep(0.05)
 
 
-@HALF_CLOSE_BUG
 def test_close_reply_ends_the_connection_before_the_close_timeout(gateway):
     # RFC 6455 section 5.5.1: after sending and receiving a close frame, an endpoint MUST close
     # the TCP connection; section 7.1.1: the server closes it first.
@@ -216,7 +210,6 @@ def test_close_reply_ends_the_connection_before_the_close_timeout(gateway):
         assert_released_without_close_timeout(server, client)
 
 
-@HALF_CLOSE_BUG
 def test_client_initiated_close_releases_the_connection_at_once(gateway):
     server = gateway("--workers", "1", "--close-timeout", "5", "--tick-ms", "50")
     with RawClient(server.port) as client:

@@ -66,11 +66,7 @@ def test_echo_at_length_encoding_boundaries(gateway, size):
     run(scenario())
 
 
-QUEUE_BUG = pytest.mark.xfail(strict=True, reason="gateway bug: an echo larger than --send-queue-limit drops the "
-                              "connection without a close frame, though --max-message-size allows the message")
-
-
-@pytest.mark.parametrize("queue_args", [pytest.param((), marks=QUEUE_BUG, id="default queue"),
+@pytest.mark.parametrize("queue_args", [pytest.param((), id="default queue"),
                                         pytest.param(("--send-queue-limit", 16 * MIB), id="16 MiB queue")])
 def test_echo_4_mib_messages(gateway, queue_args):
     server = gateway("--max-message-size", 8 * MIB, *queue_args)

@@ -5,8 +5,6 @@ import pytest
 from wsraw import BINARY, CLOSE, TEXT, RawClient, close_payload
 
 
-@pytest.mark.xfail(strict=True, reason="gateway bug: workers publish counters only on a tick, and stopping "
-                   "takes no last snapshot, so the exit line misses the last tick's events")
 def test_final_stats_line_includes_events_after_the_last_tick(gateway):
     # Ticks far apart: no tick can publish the counters between the traffic and SIGTERM, so the
     # exit line is right only if stopping takes a last snapshot of every worker's counters.

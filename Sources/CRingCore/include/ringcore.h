@@ -122,9 +122,18 @@ uint32_t rg_worker_index(const rg_worker *w);
  * chunks; sends to one connection within a batch leave in one SQE. Returns 0,
  * -ESTALE for a slot/generation that is not open, -EPIPE once the connection
  * is closing, -ENOBUFS when the per-connection limit or the worker's pool is
- * exhausted (nothing is queued then).
+ * exhausted (nothing is queued then). The limit bounds what waits behind
+ * other data: a message larger than the limit is accepted into an empty
+ * queue, so the limit never makes a single message unsendable.
  */
 int rg_conn_send(rg_worker *w, uint32_t slot, uint32_t gen, const void *data, uint32_t len);
+
+/*
+ * rg_conn_send that ignores the per-connection limit (not the pool), for the
+ * few bytes of a control frame (pong, close) that must go out even to a
+ * client whose queue is full.
+ */
+int rg_conn_send_control(rg_worker *w, uint32_t slot, uint32_t gen, const void *data, uint32_t len);
 
 /*
  * Two-part form of rg_conn_send for writers that build a message in place:
@@ -141,13 +150,17 @@ uint32_t rg_send_chunk_capacity(void);
 uint32_t rg_conn_queued(rg_worker *w, uint32_t slot, uint32_t gen);
 
 enum rg_close_how {
-	RG_CLOSE_FLUSH = 0,	/* send what is queued, shut down writes, close on EOF */
+	RG_CLOSE_FLUSH = 0,	/* send what is queued, shut down writes, close */
 	RG_CLOSE_ABORT = 1,	/* drop what is queued and close now */
+	RG_CLOSE_LINGER = 2,	/* send what is queued, shut down writes, close on the peer's EOF */
 };
 
 /*
  * Closes the connection; RG_EV_CLOSED follows once no request on it is in
- * flight. Returns 0 or -ESTALE. Data events already in the current batch for
+ * flight. RG_CLOSE_LINGER keeps reading (and delivering) until the peer's EOF
+ * (bounded by the caller's own timer); a later RG_CLOSE_FLUSH or
+ * RG_CLOSE_ABORT on the same connection shortens the wait. Returns 0 or
+ * -ESTALE. Data events already in the current batch for
  * this slot are still delivered; the handler should ignore them.
  */
 int rg_conn_close(rg_worker *w, uint32_t slot, uint32_t gen, int how);
