@@ -239,9 +239,14 @@ void rg_internal_on_recv(rg_worker *w, struct io_uring_cqe *cqe)
 			      (uint32_t)res == w->bufs.size))
 			mark_rearm(w, slot);
 	} else if (res == 0) {
+		/*
+		 * The handler has yet to see the data that came before the EOF and may
+		 * answer it, so an open connection starts draining only after the
+		 * batch (rg_internal_flush).
+		 */
 		c->flags |= RG_CF_EOF;
 		if (c->state == RG_CONN_OPEN)
-			drain(w, slot);
+			mark_dirty(w, slot);
 		else if (c->state == RG_CONN_DRAINING && (c->flags & RG_CF_SHUT))
 			rg_internal_abort(w, slot, 0);
 	} else if (res == -ENOBUFS) {
@@ -371,6 +376,8 @@ void rg_internal_flush(rg_worker *w)
 		struct rg_conn *c = &w->conns[slot];
 
 		c->flags &= ~RG_CF_DIRTY;
+		if (c->state == RG_CONN_OPEN && (c->flags & RG_CF_EOF))
+			drain(w, slot);
 		if (c->state != RG_CONN_OPEN && c->state != RG_CONN_DRAINING)
 			continue;
 		if (!(c->flags & RG_CF_SENDING))

@@ -66,6 +66,23 @@ struct EchoTests {
         #expect(engine.stats.unexpected == 0)
     }
 
+    @Test("data followed by the peer's FIN is still answered, then the connection closes")
+    func halfClosedPeerGetsItsAnswer() throws {
+        let (engine, counters) = try startEcho()
+        defer { engine.stop() }
+        for round in 0..<50 {
+            let client = try #require(LoopbackClient(port: engine.port))
+            let message = Array("last words \(round)".utf8)
+            #expect(client.send(message))
+            shutdown(client.fd, Int32(SHUT_WR))
+            #expect(client.receive(exactly: message.count) == message)
+            #expect(client.waitForClose())
+            client.close()
+        }
+        #expect(eventually { counters.closed.load(ordering: .relaxed) == 50 })
+        #expect(engine.stats.send_rejected == 0)
+    }
+
     @Test("a two-buffer ring runs dry and still delivers every byte in order", arguments: [true, false])
     func bufferExhaustion(incremental: Bool) throws {
         let (engine, _) = try startEcho {

@@ -1,0 +1,83 @@
+"""ringload's counts, cross-checked: the gateway's own counters must agree with what ringload
+reports, and an independent client (Python websockets) run the same way must move the gateway's
+counters by the same amounts, so neither side can be miscounting alone."""
+
+import asyncio
+import json
+import os
+import subprocess
+from pathlib import Path
+
+from websockets.asyncio.client import connect
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+RINGLOAD = Path(os.environ.get("RINGLOAD_BINARY", ROOT / ".build" / "debug" / "ringload"))
+
+
+def ringload(*args, timeout=90):
+    result = subprocess.run([str(RINGLOAD), *args, "--json"], capture_output=True, timeout=timeout, text=True)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_echo_counts_match_the_gateway(gateway):
+    server = gateway("--workers", "2")
+    report = ringload("echo", "--url", f"ws://127.0.0.1:{server.port}/", "--connections", "20",
+                      "--in-flight", "4", "--message-size", "64", "--duration", "1", "--workers", "2")
+    assert report["upgraded"] == 20 and report["failures"] == 0
+    assert report["messages_sent"] > 0
+    # Every message ringload counted as sent was echoed back before it closed.
+    assert report["messages_received"] == report["messages_sent"]
+    stats = server.stop(until=lambda s: s["open"] == 0)
+    assert stats["handshakes_ok"] == 20
+    assert stats["messages_in"] == report["messages_sent"]
+    assert stats["messages_out"] == report["messages_received"]
+    assert stats["bytes_in"] == 64 * report["messages_sent"]
+    assert report["latency_us"]["p50"] > 0
+
+
+def test_an_independent_client_moves_the_counters_alike(gateway):
+    server = gateway("--workers", "2")
+    connections, per_connection, size = 20, 25, 64
+
+    async def one(index):
+        async with connect(f"ws://127.0.0.1:{server.port}/") as ws:
+            for n in range(per_connection):
+                payload = bytes([index, n]) * (size // 2)
+                await ws.send(payload)
+                assert await ws.recv() == payload
+
+    async def scenario():
+        await asyncio.gather(*(one(i) for i in range(connections)))
+
+    asyncio.run(scenario())
+    stats = server.stop(until=lambda s: s["open"] == 0)
+    assert stats["handshakes_ok"] == connections
+    assert stats["messages_in"] == connections * per_connection
+    assert stats["messages_out"] == connections * per_connection
+    assert stats["bytes_in"] == connections * per_connection * size
+
+
+def test_idle_holds_connections_and_answers_pings(gateway):
+    server = gateway("--workers", "2", "--ping-interval", "0.3", "--pong-timeout", "0.5", "--tick-ms", "50")
+    report = ringload("idle", "--url", f"ws://127.0.0.1:{server.port}/", "--connections", "300",
+                      "--duration", "2", "--workers", "2", "--server-pid", str(server.process.pid))
+    assert report["upgraded"] == 300 and report["failures"] == 0
+    assert report["open_at_end"] == 300
+    assert report["closed_by_server"] == 0
+    assert report["pings_answered"] >= 300  # every connection was pinged at least once and answered
+    assert report["server_rss_bytes"] > 0
+    stats = server.stop(until=lambda s: s["open"] == 0)
+    assert stats["pong_timeouts"] == 0
+    assert stats["pongs_received"] == report["pings_answered"]
+
+
+def test_trickle_delivers_every_message(gateway):
+    server = gateway("--workers", "2")
+    report = ringload("trickle", "--url", f"ws://127.0.0.1:{server.port}/", "--connections", "200",
+                      "--trickle-min", "0.05", "--trickle-max", "0.2", "--duration", "2", "--workers", "2")
+    assert report["upgraded"] == 200
+    assert report["messages_sent"] > 1000
+    assert report["messages_received"] == report["messages_sent"]
+    stats = server.stop(until=lambda s: s["open"] == 0)
+    assert stats["messages_in"] == report["messages_sent"]
