@@ -1,5 +1,4 @@
 import ArgumentParser
-import Dispatch
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -12,8 +11,7 @@ import Musl
 #endif
 
 /// A WebSocket echo server on SwiftNIO's standard HTTP/1 server pipeline, kept only for
-/// side-by-side benchmarks against ringgate. Every path upgrades; plain HTTP gets NIO's default
-/// answer to a non-upgrade request.
+/// side-by-side benchmarks against ringgate. Every path upgrades; a plain HTTP request gets 426.
 @main
 struct NIOEcho: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -36,6 +34,15 @@ struct NIOEcho: ParsableCommand {
     }
 
     func run() throws {
+        // Block SIGTERM and SIGINT before any thread starts: every thread inherits the mask, so the
+        // signals stay pending for the sigwait below instead of going to whichever thread the
+        // kernel picks.
+        var stopSignals = sigset_t()
+        sigemptyset(&stopSignals)
+        sigaddset(&stopSignals, SIGTERM)
+        sigaddset(&stopSignals, SIGINT)
+        pthread_sigmask(SIG_BLOCK, &stopSignals, nil)
+
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         let upgrader = NIOWebSocketServerUpgrader(
             maxFrameSize: Self.maxMessageBytes,
@@ -62,7 +69,16 @@ struct NIOEcho: ParsableCommand {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(
-                        withServerUpgrade: (upgraders: [upgrader], completionHandler: { _ in })
+                        withServerUpgrade: (
+                            upgraders: [upgrader],
+                            completionHandler: { context in
+                                context.pipeline.removeHandler(name: UpgradeRequiredResponder.name, promise: nil)
+                            }
+                        )
+                    )
+                    try channel.pipeline.syncOperations.addHandler(
+                        UpgradeRequiredResponder(),
+                        name: UpgradeRequiredResponder.name
                     )
                 }
             }
@@ -71,16 +87,10 @@ struct NIOEcho: ParsableCommand {
         let boundPort = server.localAddress?.port ?? port
         printError("listening on \(host):\(boundPort)")
 
-        // SIGTERM and SIGINT close the listener; run() then returns and the process exits 0.
-        let signals = [SIGTERM, SIGINT].map { number in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { server.close(promise: nil) }
-            source.resume()
-            return source
-        }
-        try server.closeFuture.wait()
-        signals.forEach { $0.cancel() }
+        // SIGTERM or SIGINT: close the listener, then the open connections with the loops; exit 0.
+        var received: Int32 = 0
+        sigwait(&stopSignals, &received)
+        try? server.close().wait()
         try group.syncShutdownGracefully()
     }
 }
