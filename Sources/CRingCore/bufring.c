@@ -135,6 +135,30 @@ uint8_t *rg_internal_buf_take(rg_worker *w, uint32_t bid, uint32_t len, bool mor
 	return data;
 }
 
+/*
+ * After a tick with no receive, gives the buffers' pages back to the kernel:
+ * an idle worker then holds no receive memory, and the first receive after
+ * the quiet spell faults its pages back in. Called between batches: every
+ * completion seen so far has been handled and its buffer recycled, and with
+ * DEFER_TASKRUN the kernel copies socket data in only while this thread is
+ * inside io_uring_enter.
+ */
+void rg_internal_bufring_trim(rg_worker *w)
+{
+	struct rg_bufring *b = &w->bufs;
+
+	if (w->stats.recv_completions != w->recv_at_last_tick) {
+		w->recv_at_last_tick = w->stats.recv_completions;
+		w->bufs_trimmed = false;
+		return;
+	}
+	/* Completions waiting in the overflow list may point into buffers. */
+	if (w->bufs_trimmed || !b->base || io_uring_cq_has_overflow(&w->ring))
+		return;
+	madvise(b->base, (size_t)b->count * b->size, MADV_DONTNEED);
+	w->bufs_trimmed = true;
+}
+
 /* Hands every buffer the last batch finished with back to the kernel. */
 void rg_internal_buf_recycle(rg_worker *w)
 {

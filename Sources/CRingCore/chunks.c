@@ -1,12 +1,14 @@
 /*
  * Send chunks: the memory a connection's send queue is made of.
  *
- * Two pools per worker, small and large chunks, each one anonymous mapping
- * split in two halves of the configured send-pool size. A chunk is taken
- * from the free list first; otherwise the next never-used chunk is taken in
- * order, so unused pool pages stay untouched: fresh chunks are taken only
- * when the free list is empty, and then every touched chunk is in use, so
- * the next fresh one is number `used`.
+ * One pool per size class, each one anonymous mapping holding a third of
+ * the configured send-pool size. A chunk is taken from the free list first;
+ * otherwise the next never-used chunk is taken in order, so unused pool pages
+ * stay untouched: fresh chunks are taken only when the free list is empty,
+ * and then every touched chunk is in use, so the next fresh one is number
+ * `used`. When a pool has nothing in use at a tick, its touched pages go
+ * back to the kernel (rg_internal_chunks_trim): a burst of sends does not
+ * leave an idle gateway holding its peak memory.
  */
 #include <numa.h>
 #include <sys/mman.h>
@@ -19,6 +21,7 @@ static int pool_init(rg_worker *w, struct rg_chunk_pool *p, uint32_t chunk_bytes
 	p->count = (uint32_t)(bytes / chunk_bytes);
 	p->free = RG_NONE;
 	p->used = 0;
+	p->touched = 0;
 	p->base = mmap(NULL, (size_t)p->count * chunk_bytes, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p->base == MAP_FAILED) {
@@ -32,15 +35,20 @@ static int pool_init(rg_worker *w, struct rg_chunk_pool *p, uint32_t chunk_bytes
 
 int rg_internal_chunks_init(rg_worker *w)
 {
-	size_t half = w->engine->cfg.send_pool_bytes / 2;
-	int ret = pool_init(w, &w->pools[0], RG_SMALL_CHUNK_BYTES, half);
+	size_t share = w->engine->cfg.send_pool_bytes / RG_CHUNK_CLASSES;
 
-	return ret ? ret : pool_init(w, &w->pools[1], RG_LARGE_CHUNK_BYTES, half);
+	for (int i = 0; i < RG_CHUNK_CLASSES; i++) {
+		int ret = pool_init(w, &w->pools[i], rg_chunk_class_bytes[i], share);
+
+		if (ret)
+			return ret;
+	}
+	return 0;
 }
 
 void rg_internal_chunks_free(rg_worker *w)
 {
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < RG_CHUNK_CLASSES; i++) {
 		struct rg_chunk_pool *p = &w->pools[i];
 
 		if (p->base)
@@ -49,35 +57,39 @@ void rg_internal_chunks_free(rg_worker *w)
 	}
 }
 
-static uint32_t pool_take(struct rg_chunk_pool *p, uint32_t large_bit, rg_worker *w)
+static uint32_t pool_take(rg_worker *w, uint32_t class)
 {
+	struct rg_chunk_pool *p = &w->pools[class];
+	uint32_t tag = class << RG_CHUNK_CLASS_SHIFT;
 	uint32_t i = p->free;
 
 	if (i != RG_NONE) {
-		p->free = rg_chunk_at(w, i | large_bit)->next;
+		p->free = rg_chunk_at(w, i | tag)->next;
 	} else if (p->used < p->count) {
 		i = p->used;
+		if (p->touched < i + 1)
+			p->touched = i + 1;
 	} else {
 		return RG_NONE;
 	}
 	p->used++;
-	return i | large_bit;
+	return i | tag;
 }
 
 /*
- * A chunk with room for `want` bytes if a small one has it, else a large
- * one; a small request falls back to a large chunk when the small pool is
- * dry. Returns RG_NONE when no chunk is left.
+ * The smallest chunk with room for `want` bytes (the largest for bigger
+ * requests), falling back to larger classes when a pool is dry. Returns
+ * RG_NONE when no chunk is left.
  */
 uint32_t rg_internal_chunk_alloc(rg_worker *w, uint32_t want)
 {
 	uint32_t i = RG_NONE;
 	struct rg_chunk *ch;
 
-	if (want <= RG_SMALL_CHUNK_BYTES - RG_CHUNK_HEADER)
-		i = pool_take(&w->pools[0], 0, w);
-	if (i == RG_NONE)
-		i = pool_take(&w->pools[1], RG_CHUNK_LARGE_BIT, w);
+	for (uint32_t class = 0; class < RG_CHUNK_CLASSES && i == RG_NONE; class++) {
+		if (want <= rg_chunk_class_bytes[class] - RG_CHUNK_HEADER || class == RG_CHUNK_CLASSES - 1)
+			i = pool_take(w, class);
+	}
 	if (i == RG_NONE)
 		return RG_NONE;
 	ch = rg_chunk_at(w, i);
@@ -88,9 +100,22 @@ uint32_t rg_internal_chunk_alloc(rg_worker *w, uint32_t want)
 
 void rg_internal_chunk_release(rg_worker *w, uint32_t index)
 {
-	struct rg_chunk_pool *p = &w->pools[(index & RG_CHUNK_LARGE_BIT) ? 1 : 0];
+	struct rg_chunk_pool *p = &w->pools[index >> RG_CHUNK_CLASS_SHIFT];
 
 	rg_chunk_at(w, index)->next = p->free;
-	p->free = index & ~RG_CHUNK_LARGE_BIT;
+	p->free = index & RG_CHUNK_INDEX_MASK;
 	p->used--;
+}
+
+void rg_internal_chunks_trim(rg_worker *w)
+{
+	for (int i = 0; i < RG_CHUNK_CLASSES; i++) {
+		struct rg_chunk_pool *p = &w->pools[i];
+
+		if (p->used || !p->touched)
+			continue;
+		madvise(p->base, (size_t)p->touched * p->chunk_bytes, MADV_DONTNEED);
+		p->free = RG_NONE;
+		p->touched = 0;
+	}
 }

@@ -90,6 +90,12 @@ static int make_socket(rg_worker *w, int dst, int src)
 	if (fd < 0)
 		return -errno;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/*
+	 * With a wide ephemeral range a client port may equal a port some server
+	 * listens on later; SO_REUSEADDR keeps this socket's TIME_WAIT from
+	 * blocking that listener's bind.
+	 */
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (src >= 0) {
 		struct sockaddr_storage ss = w->addrs[src];
 

@@ -27,16 +27,21 @@
 #define RG_MAILBOX_CAPACITY 4096
 #define RG_MAX_ADDRESSES 256
 /*
- * Send chunks come in two sizes: small ones for the common small message
- * (a handshake answer, a chat line) so thousands of connections with a few
- * bytes queued each do not pin 16 KiB apiece, and large ones for bulk data.
- * Sizes are powers of two so chunks pack pages exactly.
+ * Send chunks come in three sizes: small ones for the common small message
+ * (a handshake answer, a chat line, a ping), middle ones for a typical
+ * application message, large ones for bulk data. Thousands of connections
+ * with a few bytes queued each then do not pin 16 KiB apiece. Sizes are
+ * powers of two so chunks pack pages exactly. A chunk's index carries its
+ * class in the top two bits.
  */
-#define RG_SMALL_CHUNK_BYTES 1024u
-#define RG_LARGE_CHUNK_BYTES 16384u
+#define RG_CHUNK_CLASSES 3
 #define RG_CHUNK_HEADER 16u
+#define RG_LARGE_CHUNK_BYTES 16384u
 #define RG_LARGE_CHUNK_DATA (RG_LARGE_CHUNK_BYTES - RG_CHUNK_HEADER)
-#define RG_CHUNK_LARGE_BIT (1u << 30)	/* set in the index of a large chunk */
+#define RG_CHUNK_CLASS_SHIFT 30
+#define RG_CHUNK_INDEX_MASK ((1u << RG_CHUNK_CLASS_SHIFT) - 1)
+
+static const uint32_t rg_chunk_class_bytes[RG_CHUNK_CLASSES] = { 256, 2048, RG_LARGE_CHUNK_BYTES };
 
 enum rg_conn_state {
 	RG_CONN_FREE = 0,
@@ -90,6 +95,7 @@ struct rg_chunk_pool {
 	uint32_t count;
 	uint32_t free;		/* head of the free list */
 	uint32_t used;
+	uint32_t touched;	/* chunks handed out at least once since the last trim */
 };
 
 struct rg_mail {
@@ -125,8 +131,11 @@ struct rg_worker {
 	uint32_t open_count;
 
 	struct rg_bufring bufs;
+	uint64_t recv_at_last_tick;	/* to see a quiet tick */
+	bool bufs_trimmed;
+	bool trim_due;
 
-	struct rg_chunk_pool pools[2];	/* small, large */
+	struct rg_chunk_pool pools[RG_CHUNK_CLASSES];
 
 	uint32_t *dirty;	/* slots with sends to submit */
 	uint32_t dirty_count;
@@ -190,6 +199,7 @@ int rg_internal_bufring_init(rg_worker *w, char *err, size_t err_len);
 void rg_internal_bufring_free(rg_worker *w);
 uint8_t *rg_internal_buf_take(rg_worker *w, uint32_t bid, uint32_t len, bool more);
 void rg_internal_buf_recycle(rg_worker *w);
+void rg_internal_bufring_trim(rg_worker *w);
 
 /* listen.c */
 int rg_internal_listen_open(rg_engine *e, char *err, size_t err_len);
@@ -215,18 +225,20 @@ void rg_internal_chunks_free(rg_worker *w);
 uint32_t rg_internal_chunk_alloc(rg_worker *w, uint32_t want);
 void rg_internal_chunk_release(rg_worker *w, uint32_t index);
 
+void rg_internal_chunks_trim(rg_worker *w);
+
 static inline struct rg_chunk *rg_chunk_at(rg_worker *w, uint32_t index)
 {
-	struct rg_chunk_pool *p = &w->pools[(index & RG_CHUNK_LARGE_BIT) ? 1 : 0];
+	struct rg_chunk_pool *p = &w->pools[index >> RG_CHUNK_CLASS_SHIFT];
 
-	return (struct rg_chunk *)(p->base + (size_t)(index & ~RG_CHUNK_LARGE_BIT) * p->chunk_bytes);
+	return (struct rg_chunk *)(p->base + (size_t)(index & RG_CHUNK_INDEX_MASK) * p->chunk_bytes);
 }
 
 static inline uint8_t *rg_chunk_data(struct rg_chunk *ch) { return (uint8_t *)(ch + 1); }
 
 static inline uint32_t rg_chunk_capacity(uint32_t index)
 {
-	return ((index & RG_CHUNK_LARGE_BIT) ? RG_LARGE_CHUNK_BYTES : RG_SMALL_CHUNK_BYTES) - RG_CHUNK_HEADER;
+	return rg_chunk_class_bytes[index >> RG_CHUNK_CLASS_SHIFT] - RG_CHUNK_HEADER;
 }
 
 /* client.c */

@@ -214,6 +214,7 @@ static void on_tick(rg_worker *w, struct io_uring_cqe *cqe)
 		w->stats.unexpected++;
 	if (cqe->res == -ETIME) {
 		w->stats.ticks++;
+		w->trim_due = true;	/* after the batch: later CQEs in it may point into buffers */
 		rg_internal_emit(w, RG_EV_TICK, 0, 0, 1, NULL, 0);
 	}
 	if (!(cqe->flags & IORING_CQE_F_MORE) && !atomic_load(&w->engine->stop))
@@ -280,6 +281,11 @@ static void run(rg_worker *w)
 		io_uring_cq_advance(&w->ring, seen);
 		deliver(w);
 		rg_internal_flush(w);
+		if (w->trim_due) {
+			w->trim_due = false;
+			rg_internal_chunks_trim(w);
+			rg_internal_bufring_trim(w);
+		}
 	}
 }
 

@@ -1,0 +1,81 @@
+# Shared parts of the benchmark scenarios: build, tuning, servers, bookkeeping.
+# Every server is started by its script, pinned with taskset, and stopped by its own PID.
+
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+RESULTS="$ROOT/bench/RESULTS.md"
+RINGGATE="$ROOT/.build/release/ringgate"
+RINGLOAD="$ROOT/.build/release/ringload"
+NIO_ECHO="$ROOT/bench/peers/nio-echo/.build/release/nio-echo"
+HB_ECHO="$ROOT/bench/peers/hummingbird-echo/.build/release/hummingbird-echo"
+SERVER_CPU=${SERVER_CPU:-1}   # the server's core
+CLIENT_CPU=${CLIENT_CPU:-0}   # ringload's core
+started_pids=()
+
+build_all() {
+    (cd "$ROOT" && swift build -c release --product ringgate >/dev/null && swift build -c release --product ringload >/dev/null)
+    for peer in nio-echo hummingbird-echo; do
+        if [ -f "$ROOT/bench/peers/$peer/Package.swift" ] && [ "${SKIP_PEERS:-0}" != 1 ]; then
+            swift build -c release --package-path "$ROOT/bench/peers/$peer" \
+                --scratch-path "$ROOT/bench/peers/$peer/.build" >/dev/null
+        fi
+    done
+}
+
+# Applies the c1m profile for the run and reverts it on exit (tuning/README.md).
+apply_tuning() {
+    TUNING_STATE=$(mktemp /tmp/ringgate-bench-tuning.XXXXXX)
+    rm -f "$TUNING_STATE"
+    "$ROOT/tuning/apply" --profile c1m --state "$TUNING_STATE" >/dev/null || true
+}
+
+cleanup() {
+    for pid in "${started_pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "${started_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    if [ -n "${TUNING_STATE:-}" ] && [ -f "$TUNING_STATE" ]; then
+        "$ROOT/tuning/revert" --state "$TUNING_STATE" >/dev/null || true
+    fi
+}
+trap cleanup EXIT
+
+# start_server NAME PORT COMMAND...: starts a server on SERVER_CPU, waits for its port, sets SERVER_PID.
+start_server() {
+    local name=$1 port=$2
+    shift 2
+    taskset -c "$SERVER_CPU" "$@" >"/tmp/bench-$name.log" 2>&1 &
+    SERVER_PID=$!
+    started_pids+=("$SERVER_PID")
+    for _ in $(seq 1 100); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+        sleep 0.1
+    done
+    echo "$name did not start; log:" >&2
+    cat "/tmp/bench-$name.log" >&2
+    exit 1
+}
+
+stop_server() {
+    kill -TERM "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    # Let the kernel finish tearing the sockets down before the next measurement.
+    sleep "${SETTLE_SECONDS:-3}"
+}
+
+# run_load ARGS...: ringload on CLIENT_CPU with --json; prints the JSON.
+run_load() {
+    taskset -c "$CLIENT_CPU" "$RINGLOAD" "$@" --json 2>/dev/null
+}
+
+json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+
+# record TITLE COMMAND BODY: appends a dated section to bench/RESULTS.md and prints it.
+record() {
+    local title=$1 command=$2 body=$3
+    local commit
+    commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+    local section
+    section=$(printf '\n### %s\n%s, commit %s, %s, %s cores, kernel %s\n\nCommand: `%s`\n\n%s\n' \
+        "$title" "$(date -u +%Y-%m-%d)" "$commit" "$(uname -m)" "$(nproc)" "$(uname -r)" "$command" "$body")
+    printf '%s\n' "$section"
+    if [ "${RECORD:-1}" = 1 ]; then printf '%s\n' "$section" >>"$RESULTS"; fi
+}
