@@ -83,6 +83,27 @@ struct EchoTests {
         #expect(engine.stats.send_rejected == 0)
     }
 
+    @Test("pages given back on quiet ticks never cost data: bursts after pauses stay intact")
+    func trimmingBetweenBursts() throws {
+        // 1 ms ticks and bursts after pauses of a few ticks: each burst lands in a batch with a
+        // tick that follows quiet ones, the moment the worker gives its buffer pages back.
+        let (engine, _) = try startEcho { $0.workers = 1; $0.tickMs = 1; $0.receiveBufferCount = 64; $0.receiveBufferBytes = 512 }
+        defer { engine.stop() }
+        let clients = (0..<32).compactMap { _ in LoopbackClient(port: engine.port) }
+        var intact = 0
+        for round in 0..<300 {
+            usleep(UInt32(700 + (round * 137) % 1800))  // about one to two quiet ticks
+            let messages = clients.indices.map { i in (0..<(64 + i)).map { UInt8(truncatingIfNeeded: $0 &+ round &+ i) } }
+            for (i, client) in clients.enumerated() { _ = client.send(messages[i]) }
+            for (i, client) in clients.enumerated() where client.receive(exactly: messages[i].count) == messages[i] {
+                intact += 1
+            }
+        }
+        clients.forEach { $0.close() }
+        #expect(intact == 32 * 300)
+        #expect(engine.stats.ticks > 100)
+    }
+
     @Test("a two-buffer ring runs dry and still delivers every byte in order", arguments: [true, false])
     func bufferExhaustion(incremental: Bool) throws {
         let (engine, _) = try startEcho {

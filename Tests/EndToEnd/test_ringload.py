@@ -81,3 +81,13 @@ def test_trickle_delivers_every_message(gateway):
     assert report["messages_received"] == report["messages_sent"]
     stats = server.stop(until=lambda s: s["open"] == 0)
     assert stats["messages_in"] == report["messages_sent"]
+
+
+def test_a_fast_ramp_upgrades_every_connection(gateway):
+    # Thousands of handshakes racing the workers' quiet-tick trimming of buffers, on both
+    # sides: every response must arrive intact.
+    server = gateway("--workers", "2", "--max-connections", "6000")
+    report = ringload("idle", "--url", f"ws://127.0.0.1:{server.port}/", "--connections", "5000",
+                      "--duration", "1", "--workers", "2", "--ramp", "50000")
+    assert report["failures"] == 0, report
+    assert report["upgraded"] == 5000
