@@ -405,6 +405,16 @@ static void append_chunk(rg_worker *w, struct rg_conn *c, uint32_t fresh)
 	c->tail = fresh;
 }
 
+/*
+ * How big a chunk to ask for: a queue that already holds data is growing
+ * within a batch (an echo of many messages, a fan-out), so it gets a large
+ * chunk; each chunk leaves in one send, so few large chunks mean few sends.
+ */
+static uint32_t chunk_want(struct rg_conn *c, uint32_t len)
+{
+	return c->head != RG_NONE && len < RG_LARGE_CHUNK_DATA ? RG_LARGE_CHUNK_DATA : len;
+}
+
 static uint32_t tail_room(rg_worker *w, struct rg_conn *c)
 {
 	return c->tail == RG_NONE ? 0 : rg_chunk_capacity(c->tail) - rg_chunk_at(w, c->tail)->end;
@@ -436,7 +446,7 @@ static int queue_bytes(rg_worker *w, uint32_t slot, uint32_t gen, const void *da
 		uint32_t n;
 
 		if (tail_room(w, c) == 0) {
-			uint32_t fresh = rg_internal_chunk_alloc(w, left);
+			uint32_t fresh = rg_internal_chunk_alloc(w, chunk_want(c, left));
 
 			if (fresh == RG_NONE)
 				goto undo;
@@ -499,7 +509,7 @@ uint8_t *rg_conn_send_reserve(rg_worker *w, uint32_t slot, uint32_t gen, uint32_
 	}
 	if (tail_room(w, c) >= len)
 		return rg_chunk_data(rg_chunk_at(w, c->tail)) + rg_chunk_at(w, c->tail)->end;
-	fresh = rg_internal_chunk_alloc(w, len);
+	fresh = rg_internal_chunk_alloc(w, chunk_want(c, len));
 	if (fresh == RG_NONE) {
 		w->stats.send_rejected++;
 		return errno = ENOBUFS, NULL;
