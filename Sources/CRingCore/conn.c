@@ -59,7 +59,7 @@ static struct rg_conn *live(rg_worker *w, uint32_t slot, uint32_t gen)
 	return c->state != RG_CONN_FREE && c->gen == gen ? c : NULL;
 }
 
-static void mark(rg_worker *w, uint32_t slot, uint8_t flag, uint32_t *list, uint32_t *count)
+static void mark(rg_worker *w, uint32_t slot, uint16_t flag, uint32_t *list, uint32_t *count)
 {
 	struct rg_conn *c = &w->conns[slot];
 
@@ -113,9 +113,21 @@ void rg_internal_arm_wait(rg_worker *w, uint32_t slot)
 			arm_poll(w, slot);
 		if (!(c->flags & RG_CF_RECV_ARMED) && (c->flags & RG_CF_REARM))
 			arm_recv(w, slot, false);
+	} else if (c->flags & RG_CF_PARKED) {
+		if (!(c->flags & RG_CF_POLL_ARMED))
+			arm_poll(w, slot);
 	} else if (!(c->flags & RG_CF_RECV_ARMED)) {
 		arm_recv(w, slot, true);
 	}
+}
+
+/* Cancels the request of kind `op` (RG_OP_RECV or RG_OP_POLL) on the connection. */
+static void cancel_op(rg_worker *w, uint32_t slot, enum rg_op op)
+{
+	struct io_uring_sqe *sqe = rg_internal_sqe(w);
+
+	io_uring_prep_cancel64(sqe, rg_udata(op, slot, w->conns[slot].gen), 0);
+	io_uring_sqe_set_data64(sqe, rg_udata(RG_OP_CANCEL, slot, w->conns[slot].gen));
 }
 
 static void cancel_all(rg_worker *w, uint32_t slot)
@@ -167,7 +179,7 @@ void rg_internal_abort(rg_worker *w, uint32_t slot, int cause)
 	if (c->state == RG_CONN_CLOSING || c->state == RG_CONN_FREE)
 		return;
 	if (!c->cause)
-		c->cause = cause;
+		c->cause = (int16_t)cause;
 	c->state = RG_CONN_CLOSING;
 	if (c->inflight)
 		cancel_all(w, slot);
@@ -271,7 +283,15 @@ void rg_internal_on_poll(rg_worker *w, struct io_uring_cqe *cqe)
 		c->flags &= ~RG_CF_POLL_ARMED;
 		c->inflight--;
 	}
-	if (cqe->res >= 0) {
+	if (cqe->res >= 0 && w->engine->cfg.wait_mode == RG_WAIT_RECV) {
+		/* A parked connection woke up: back to a multishot recv, and the poll goes. */
+		if (c->flags & RG_CF_PARKED) {
+			c->flags &= ~RG_CF_PARKED;
+			if (c->flags & RG_CF_POLL_ARMED)
+				cancel_op(w, slot, RG_OP_POLL);
+			mark_rearm(w, slot);
+		}
+	} else if (cqe->res >= 0) {
 		if (!(c->flags & RG_CF_RECV_ARMED) && c->state != RG_CONN_CLOSING && !(c->flags & RG_CF_PAUSED))
 			arm_recv(w, slot, false);
 		if (!(cqe->flags & IORING_CQE_F_MORE))
@@ -560,18 +580,28 @@ int rg_conn_close(rg_worker *w, uint32_t slot, uint32_t gen, int how)
 static void cancel_wait(rg_worker *w, uint32_t slot)
 {
 	struct rg_conn *c = &w->conns[slot];
-	struct io_uring_sqe *sqe;
 
-	if (c->flags & RG_CF_RECV_ARMED) {
-		sqe = rg_internal_sqe(w);
-		io_uring_prep_cancel64(sqe, rg_udata(RG_OP_RECV, slot, c->gen), 0);
-		io_uring_sqe_set_data64(sqe, rg_udata(RG_OP_CANCEL, slot, c->gen));
-	}
-	if (c->flags & RG_CF_POLL_ARMED) {
-		sqe = rg_internal_sqe(w);
-		io_uring_prep_cancel64(sqe, rg_udata(RG_OP_POLL, slot, c->gen), 0);
-		io_uring_sqe_set_data64(sqe, rg_udata(RG_OP_CANCEL, slot, c->gen));
-	}
+	if (c->flags & RG_CF_RECV_ARMED)
+		cancel_op(w, slot, RG_OP_RECV);
+	if (c->flags & RG_CF_POLL_ARMED)
+		cancel_op(w, slot, RG_OP_POLL);
+}
+
+int rg_conn_park(rg_worker *w, uint32_t slot, uint32_t gen)
+{
+	struct rg_conn *c = live(w, slot, gen);
+
+	if (!c)
+		return -ESTALE;
+	if (w->engine->cfg.wait_mode != RG_WAIT_RECV || c->state != RG_CONN_OPEN ||
+	    (c->flags & (RG_CF_PARKED | RG_CF_PAUSED | RG_CF_EOF)))
+		return 0;
+	c->flags |= RG_CF_PARKED;
+	if (c->flags & RG_CF_RECV_ARMED)
+		cancel_op(w, slot, RG_OP_RECV);
+	if (!(c->flags & RG_CF_POLL_ARMED))
+		arm_poll(w, slot);
+	return 0;
 }
 
 int rg_conn_pause(rg_worker *w, uint32_t slot, uint32_t gen)

@@ -60,6 +60,7 @@ enum rg_conn_flag {
 	RG_CF_REARM = 1 << 5,		/* on the worker's re-arm list */
 	RG_CF_SHUT = 1 << 6,		/* shutdown(SHUT_WR) submitted */
 	RG_CF_EOF = 1 << 7,		/* the peer closed its side */
+	RG_CF_PARKED = 1 << 8,		/* idle: waits with a poll instead of a multishot recv */
 };
 
 /*
@@ -69,13 +70,14 @@ enum rg_conn_flag {
 struct rg_conn {
 	uint32_t gen;		/* 4: bumped on every accept into this slot */
 	uint8_t state;		/* 1: enum rg_conn_state */
-	uint8_t flags;		/* 1: enum rg_conn_flag */
 	uint8_t inflight;	/* 1: requests on this socket not yet completed */
 	uint8_t how;		/* 1: how the close was asked for */
+	uint8_t reserved;	/* 1 */
+	uint16_t flags;		/* 2: enum rg_conn_flag */
+	int16_t cause;		/* 2: first error seen (-errno), reported with RG_EV_CLOSED */
 	uint32_t queued;	/* 4: bytes in the send queue */
 	uint32_t head;		/* 4: first send chunk, RG_NONE if empty */
 	uint32_t tail;		/* 4: last send chunk */
-	int32_t cause;		/* 4: first error seen, reported with RG_EV_CLOSED */
 };
 _Static_assert(sizeof(struct rg_conn) == 24, "connection slot budget is 24 bytes");
 

@@ -76,6 +76,10 @@ public struct Worker: @unchecked Sendable {
         refusal(rg_conn_send_control(raw, id.slot, id.generation, bytes.baseAddress, UInt32(bytes.count)))
     }
 
+    /// Parks an idle connection: it waits with a poll instead of an armed multishot recv,
+    /// which saves kernel memory; arriving data unparks it by itself.
+    public func park(_ id: ConnectionID) { _ = rg_conn_park(raw, id.slot, id.generation) }
+
     /// Stops reading from the connection until `resume`.
     public func pause(_ id: ConnectionID) { _ = rg_conn_pause(raw, id.slot, id.generation) }
     public func resume(_ id: ConnectionID) { _ = rg_conn_resume(raw, id.slot, id.generation) }

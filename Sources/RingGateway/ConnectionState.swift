@@ -20,6 +20,9 @@ struct ConnectionFlags: OptionSet {
     static let closeSent = ConnectionFlags(rawValue: 1 << 2)
     /// The HTTP upgrade succeeded: the frame receiver is live.
     static let upgraded = ConnectionFlags(rawValue: 1 << 3)
+    /// Parked in the core (waiting with a poll); cleared by any received byte, as the core
+    /// unparks by itself when data arrives.
+    static let parked = ConnectionFlags(rawValue: 1 << 4)
 }
 
 /// The WebSocket layer's per-connection state besides the frame receiver.

@@ -23,6 +23,9 @@ public struct GatewayConfiguration: Sendable {
     public var pongTimeoutMs: UInt32 = 10_000
     /// A client that sends no data message for this long is closed with 1001; 0 turns it off.
     public var idleTimeoutMs: UInt32 = 0
+    /// A connection silent this long is parked: it waits with a poll instead of an armed
+    /// multishot recv, which holds kernel memory; 0 keeps every connection armed.
+    public var parkAfterMs: UInt32 = 10_000
     /// A client that has not completed the HTTP upgrade in this time is cut (slowloris).
     public var handshakeTimeoutMs: UInt32 = 10_000
     /// After our close frame, the peer has this long to answer before the socket is cut.

@@ -20,6 +20,8 @@ public struct GatewayCounters: Sendable, Equatable {
     /// Sends refused because a client's queue or the worker's pool was full.
     public var sendQueueOverflows: UInt64 = 0
     public var pausedForBackpressure: UInt64 = 0
+    /// Times an idle connection was parked (poll instead of an armed recv).
+    public var parked: UInt64 = 0
     public var openConnections: UInt64 = 0
 
     public init() {}
@@ -43,6 +45,7 @@ public struct GatewayCounters: Sendable, Equatable {
         closeTimeouts += other.closeTimeouts
         sendQueueOverflows += other.sendQueueOverflows
         pausedForBackpressure += other.pausedForBackpressure
+        parked += other.parked
         openConnections += other.openConnections
     }
 
@@ -56,7 +59,7 @@ public struct GatewayCounters: Sendable, Equatable {
             ("protocol_errors", protocolErrors), ("closed_by_client", closedByClient),
             ("handshake_timeouts", handshakeTimeouts), ("pong_timeouts", pongTimeouts),
             ("idle_timeouts", idleTimeouts), ("close_timeouts", closeTimeouts),
-            ("send_queue_overflows", sendQueueOverflows), ("paused_backpressure", pausedForBackpressure),
+            ("send_queue_overflows", sendQueueOverflows), ("paused_backpressure", pausedForBackpressure), ("parked", parked),
         ]
     }
 }

@@ -31,10 +31,11 @@ extension GatewayWorker {
         states.pointer(slot).pointee.phase = .open
         states.pointer(slot).pointee.flags.insert(.upgraded)
         receivers.pointer(slot).initialize(to: FrameReceiver())
-        // Spread first pings over a whole interval: a million clients that connect in the same
-        // second must not all be pinged in the same tick.
-        let jitter = TimingWheel.jitter(for: slot &+ states[slot].generation, window: pingTicks)
-        wheel.schedule(slot, at: now &+ pingTicks &- jitter / 2)
+        // Spread first checks (park, ping) over half an interval: a million clients that connect
+        // in the same second must not all be visited in the same tick.
+        let firstCheck = parkTicks > 0 ? min(parkTicks, pingTicks) : pingTicks
+        let jitter = TimingWheel.jitter(for: slot &+ states[slot].generation, window: firstCheck)
+        wheel.schedule(slot, at: now &+ firstCheck &- jitter / 2)
     }
 
     /// Answers a GET that is not an upgrade: /healthz for load balancers, 426 otherwise.

@@ -53,10 +53,23 @@ extension GatewayWorker {
         } else {
             next = state.pointee.lastSeenTick &+ pingTicks
         }
+        if parkTicks > 0, !state.pointee.flags.contains(.parked) {
+            if quietFor >= parkTicks {
+                state.pointee.flags.insert(.parked)
+                worker.park(id(slot))
+                counters.parked += 1
+            } else {
+                next = earlier(next, state.pointee.lastSeenTick &+ parkTicks)
+            }
+        }
         if idleTicks > 0 {
-            let idleDeadline = state.pointee.lastMessageTick &+ idleTicks
-            if Int32(bitPattern: idleDeadline &- next) < 0 { next = idleDeadline }
+            next = earlier(next, state.pointee.lastMessageTick &+ idleTicks)
         }
         wheel.schedule(slot, at: next)
+    }
+
+    /// The earlier of two ticks, compared by wrapping difference.
+    private func earlier(_ a: UInt32, _ b: UInt32) -> UInt32 {
+        Int32(bitPattern: b &- a) < 0 ? b : a
     }
 }

@@ -32,6 +32,7 @@ final class GatewayWorker: WorkerHandler {
     var now: UInt32
 
     let pingTicks: UInt32
+    let parkTicks: UInt32
     let pongTicks: UInt32
     let idleTicks: UInt32
     let handshakeTicks: UInt32
@@ -50,6 +51,7 @@ final class GatewayWorker: WorkerHandler {
         application = EchoApplication()
         pingTicks = configuration.ticks(configuration.pingIntervalMs)
         pongTicks = configuration.ticks(configuration.pongTimeoutMs)
+        parkTicks = configuration.parkAfterMs == 0 ? 0 : configuration.ticks(configuration.parkAfterMs)
         idleTicks = configuration.idleTimeoutMs == 0 ? 0 : configuration.ticks(configuration.idleTimeoutMs)
         handshakeTicks = configuration.ticks(configuration.handshakeTimeoutMs)
         closeTicks = configuration.ticks(configuration.closeTimeoutMs)
@@ -105,7 +107,7 @@ final class GatewayWorker: WorkerHandler {
         let state = states.pointer(slot)
         guard state.pointee.generation == event.gen, state.pointee.phase != .free else { return }
         state.pointee.lastSeenTick = now
-        state.pointee.flags.remove(.pingOutstanding)
+        state.pointee.flags.remove([.pingOutstanding, .parked])
         let buffer = UnsafeMutableRawBufferPointer(start: event.data, count: Int(event.result))
         switch state.pointee.phase {
         case .handshake:

@@ -35,6 +35,8 @@ struct RingGateCommand: ParsableCommand {
     @Option(help: "Seconds of client silence before a ping.") var pingInterval = 25.0
     @Option(help: "Seconds after a ping before a silent client is dropped.") var pongTimeout = 10.0
     @Option(help: "Seconds without a data message before closing with 1001 (0: off).") var idleTimeout = 0.0
+    @Option(help: "Seconds of silence after which a connection is parked (poll instead of an armed recv; 0: never).")
+    var parkAfter = 10.0
     @Option(help: "Seconds a client has to complete the HTTP upgrade.") var handshakeTimeout = 10.0
     @Option(help: "Seconds the peer has to answer our close frame.") var closeTimeout = 5.0
     @Option(help: "Timer tick in milliseconds.") var tickMs: UInt32 = 100
@@ -47,7 +49,8 @@ struct RingGateCommand: ParsableCommand {
             throw ValidationError("--slow-client must be pause or close (got \(slowClient))")
         }
         for (name, value) in [("ping-interval", pingInterval), ("pong-timeout", pongTimeout), ("handshake-timeout", handshakeTimeout),
-                              ("close-timeout", closeTimeout), ("idle-timeout", idleTimeout), ("stats-interval", statsInterval)]
+                              ("close-timeout", closeTimeout), ("idle-timeout", idleTimeout), ("stats-interval", statsInterval),
+                              ("park-after", parkAfter)]
         where !(value >= 0 && value < 86_400 * 30) {
             throw ValidationError("--\(name) must be between 0 and 2592000 seconds (got \(value))")
         }
@@ -96,6 +99,7 @@ struct RingGateCommand: ParsableCommand {
         config.pongTimeoutMs = milliseconds(pongTimeout)
         config.idleTimeoutMs = milliseconds(idleTimeout)
         config.handshakeTimeoutMs = milliseconds(handshakeTimeout)
+        config.parkAfterMs = milliseconds(parkAfter)
         config.closeTimeoutMs = milliseconds(closeTimeout)
         return config
     }

@@ -14,18 +14,26 @@ final class EchoCounters: Sendable {
 /// Echoes every byte back; used to test the core without any protocol above it.
 final class EchoHandler: WorkerHandler {
     let counters: EchoCounters
+    /// Park every connection on open and after each receive, so all data arrives while parked.
+    let parksAlways: Bool
 
-    init(_ counters: EchoCounters) { self.counters = counters }
+    init(_ counters: EchoCounters, parksAlways: Bool = false) {
+        self.counters = counters
+        self.parksAlways = parksAlways
+    }
 
     func handle(_ events: UnsafeMutableBufferPointer<rg_event>, on worker: Worker) {
         for event in events {
             switch Int32(event.kind) {
             case Int32(RG_EV_OPEN.rawValue):
                 counters.opened.add(1, ordering: .relaxed)
+                if parksAlways { worker.park(event.connection) }
             case Int32(RG_EV_DATA.rawValue):
                 let bytes = UnsafeRawBufferPointer(start: event.data, count: Int(event.result))
                 if worker.send(event.connection, bytes) != nil {
                     worker.close(event.connection, .abort)
+                } else if parksAlways {
+                    worker.park(event.connection)
                 }
             case Int32(RG_EV_CLOSED.rawValue):
                 counters.closed.add(1, ordering: .relaxed)
@@ -42,7 +50,7 @@ final class EchoHandler: WorkerHandler {
 }
 
 /// Starts an echo engine on an ephemeral port.
-func startEcho(_ tweak: (inout EngineConfiguration) -> Void = { _ in }) throws -> (Engine, EchoCounters) {
+func startEcho(parksAlways: Bool = false, _ tweak: (inout EngineConfiguration) -> Void = { _ in }) throws -> (Engine, EchoCounters) {
     var config = EngineConfiguration()
     config.port = 0
     config.workers = 2
@@ -50,6 +58,6 @@ func startEcho(_ tweak: (inout EngineConfiguration) -> Void = { _ in }) throws -
     tweak(&config)
     let engine = try Engine(config)
     let counters = EchoCounters()
-    try engine.start { _ in EchoHandler(counters) }
+    try engine.start { _ in EchoHandler(counters, parksAlways: parksAlways) }
     return (engine, counters)
 }

@@ -173,6 +173,23 @@ struct EchoTests {
         #expect(eventually { counters.ticks.load(ordering: .relaxed) >= 5 })
     }
 
+    @Test("parked connections wake on data and lose or reorder nothing")
+    func parkedConnections() throws {
+        let (engine, _) = try startEcho(parksAlways: true) { $0.receiveBufferBytes = 256 }
+        defer { engine.stop() }
+        let clients = (0..<100).compactMap { _ in LoopbackClient(port: engine.port) }
+        var intact = 0
+        for round in 0..<20 {
+            for (i, client) in clients.enumerated() {
+                let message = (0..<(100 + (i * 53 + round * 11) % 2000)).map { UInt8(truncatingIfNeeded: $0 &* 3 &+ i &+ round) }
+                if client.send(message) && client.receive(exactly: message.count) == message { intact += 1 }
+            }
+        }
+        #expect(intact == 2000)
+        #expect(engine.stats.unexpected == 0)
+        clients.forEach { $0.close() }
+    }
+
     @Test("wait modes: poll mode echoes like multishot recv")
     func pollMode() throws {
         let (engine, _) = try startEcho { $0.waitMode = .poll; $0.receiveBufferBytes = 256 }

@@ -230,3 +230,19 @@ def test_client_fin_after_the_close_handshake_releases_the_connection(gateway):
         client.sock.shutdown(socket.SHUT_WR)
         stats = server.wait_for_stats(lambda s: s["open"] == 0, timeout_s=2.0)
         assert (stats["open"], stats["closed_by_client"], stats["close_timeouts"]) == (0, 1, 0)
+
+
+def test_an_idle_connection_is_parked_and_wakes_on_data(gateway):
+    server = gateway("--workers", "1", "--park-after", "0.3", "--tick-ms", "50")
+
+    async def scenario():
+        async with connect(f"ws://127.0.0.1:{server.port}/") as ws:
+            await ws.send("before")
+            assert await ws.recv() == "before"
+            stats = await asyncio.to_thread(server.wait_for_stats, lambda s: s["parked"] >= 1, 5.0)
+            assert stats["parked"] == 1
+            for n in range(50):  # wakes it, then every message comes back in order
+                await ws.send(f"after {n}")
+            assert [await ws.recv() for _ in range(50)] == [f"after {n}" for n in range(50)]
+
+    asyncio.run(scenario())

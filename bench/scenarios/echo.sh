@@ -5,7 +5,7 @@
 source "$(dirname "$0")/lib.sh"
 SECONDS_EACH=${1:-10}
 CONNECTIONS=${2:-100}
-IN_FLIGHT=${3:-16}
+IN_FLIGHT=${3:-64}
 build_all
 apply_tuning
 
