@@ -49,7 +49,7 @@ struct LoadResult {
         }
         if let rss = serverRSSBytes {
             var line = "server RSS \(rss / 1024) KiB"
-            if let per = serverRSSPerConnection { line += ", \(String(format1: per)) B per connection over its start" }
+            if let per = serverRSSPerConnection { line += ", anonymous memory grew \(String(format1: per)) B per connection" }
             if let cpu = serverCPUPercent { line += ", CPU \(String(format1: cpu)) % of a core while measuring" }
             lines.append(line)
         }
@@ -78,7 +78,7 @@ struct LoadResult {
             ("ringload_saturated", "\(clientSaturated)"),
         ]
         if let rss = serverRSSBytes { fields.append(("server_rss_bytes", "\(rss)")) }
-        if let per = serverRSSPerConnection { fields.append(("server_rss_bytes_per_connection", "\(per)")) }
+        if let per = serverRSSPerConnection { fields.append(("server_anon_bytes_per_connection", "\(per)")) }
         if let cpu = serverCPUPercent { fields.append(("server_cpu_percent", "\(cpu)")) }
         if let kernel = kernelBytesPerConnectionPair { fields.append(("kernel_bytes_per_connection_pair", "\(kernel)")) }
         return "{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}"

@@ -32,7 +32,7 @@ struct LoadRun {
         let frames = ClientFrames(plan: plan)
         var workers: [LoadWorker] = []
         let share = plan.connections / plan.workers
-        let rssBefore = plan.serverPID.flatMap(ProcessProbe.residentBytes)
+        let anonBefore = plan.serverPID.flatMap(ProcessProbe.anonymousBytes)
         let memBefore = ProcessProbe.memAvailableBytes()
         let startNs = LoadWorker.monotonicNs()
         let selfCPUStart = Self.ownCPUSeconds()
@@ -71,13 +71,6 @@ struct LoadRun {
         let holdCounters = settled
         let serverCPUStart = plan.serverPID.flatMap(ProcessProbe.cpuSeconds)
         let holdSelfCPUStart = Self.ownCPUSeconds()
-        result.serverRSSBytes = plan.serverPID.flatMap(ProcessProbe.residentBytes)
-        if let before = rssBefore, let now = result.serverRSSBytes, settled.upgraded > 0 {
-            result.serverRSSPerConnection = Double(now - before) / Double(settled.upgraded)
-        }
-        if let before = memBefore, let now = ProcessProbe.memAvailableBytes(), settled.upgraded > 0 {
-            result.kernelBytesPerConnectionPair = Double(before - now) / Double(settled.upgraded)
-        }
         var lastPrint = 0.0
         while Self.seconds(since: holdStartNs) < plan.durationSeconds {
             usleep(100_000)
@@ -89,6 +82,14 @@ struct LoadRun {
         }
         let holdSeconds = Self.seconds(since: holdStartNs)
         let atEnd = total()
+        // Memory is read at the end of the hold, in the steady state the hold was for.
+        result.serverRSSBytes = plan.serverPID.flatMap(ProcessProbe.residentBytes)
+        if let before = anonBefore, let now = plan.serverPID.flatMap(ProcessProbe.anonymousBytes), atEnd.open > 0 {
+            result.serverRSSPerConnection = Double(now - before) / Double(atEnd.open)
+        }
+        if let before = memBefore, let now = ProcessProbe.memAvailableBytes(), atEnd.open > 0 {
+            result.kernelBytesPerConnectionPair = Double(before - now) / Double(atEnd.open)
+        }
         result.holdSeconds = holdSeconds
         result.messagesPerSecond = Double(atEnd.messagesReceived - holdCounters.messagesReceived) / holdSeconds
         if let start = serverCPUStart, let end = plan.serverPID.flatMap(ProcessProbe.cpuSeconds) {

@@ -189,6 +189,11 @@ final class LoadWorker: WorkerHandler {
         c.pointee.reader.consume(rest) { opcode, prefix, prefixCount in
             frame(slot, c, opcode, prefix, prefixCount)
         }
+        // Idle and trickling connections wait parked (a poll, not an armed recv), like the
+        // clients they stand for, so the client side adds little kernel memory per pair.
+        if plan.scenario != .echo, c.pointee.phase == .open {
+            worker.park(ConnectionID(slot: slot, generation: generation))
+        }
     }
 
     /// Scans the response head, which may arrive in pieces of any size; returns how many

@@ -5,9 +5,15 @@ import Glibc
 /// Figures read from /proc: a process's memory and CPU, the host's available memory.
 enum ProcessProbe {
     /// Resident set size of `pid` in bytes, from /proc/PID/status.
-    static func residentBytes(_ pid: Int32) -> Int? {
+    static func residentBytes(_ pid: Int32) -> Int? { statusField(pid, "VmRSS:") }
+
+    /// Resident anonymous memory of `pid` in bytes (RssAnon): what the process allocated,
+    /// without the shared library pages a first use faults in.
+    static func anonymousBytes(_ pid: Int32) -> Int? { statusField(pid, "RssAnon:") }
+
+    private static func statusField(_ pid: Int32, _ name: String) -> Int? {
         guard let text = read("/proc/\(pid)/status") else { return nil }
-        for line in text.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+        for line in text.split(separator: "\n") where line.hasPrefix(name) {
             let kb = line.split(separator: " ").dropFirst().first.flatMap { Int($0) }
             return kb.map { $0 * 1024 }
         }

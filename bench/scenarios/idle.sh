@@ -9,25 +9,28 @@ LOAD_WORKERS=$(( (N + 18999) / 19000 + 1 ))
 build_all
 apply_tuning
 
-rows="| server | connections | upgraded | ramp s | server RSS MiB | user B/conn | kernel B/pair |
+rows="| server | connections | upgraded | ramp s | server RSS MiB | user B/conn (anon) | kernel B/pair |
 | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
 measure() {  # NAME PORT COMMAND...
     local name=$1 port=$2
     shift 2
     start_server "$name" "$port" "$@"
     local out
-    out=$(run_load idle --url "ws://127.0.0.1:$port/" --connections "$N" --duration 5 --workers "$LOAD_WORKERS" \
+    out=$(run_load idle --url "ws://127.0.0.1:$port/" --connections "$N" --duration 6 --workers "$LOAD_WORKERS" \
         --ramp 20000 --server-pid "$SERVER_PID" --buffer-count 64)
     stop_server
-    rows+=$'\n'"$(echo "$out" | json "f'| $name | $N | {d[\"upgraded\"]} | {d[\"ramp_seconds\"]:.1f} | {d.get(\"server_rss_bytes\", 0)/1048576:.1f} | {d.get(\"server_rss_bytes_per_connection\", 0):.0f} | {d.get(\"kernel_bytes_per_connection_pair\", 0):.0f} |'")"
+    rows+=$'\n'"$(echo "$out" | json "f'| $name | $N | {d[\"upgraded\"]} | {d[\"ramp_seconds\"]:.1f} | {d.get(\"server_rss_bytes\", 0)/1048576:.1f} | {d.get(\"server_anon_bytes_per_connection\", 0):.0f} | {d.get(\"kernel_bytes_per_connection_pair\", 0):.0f} |'")"
 }
-common=(--workers "$WORKERS" --max-connections "$N" --buffer-count 64 --ping-interval 30)
-measure "ringgate recv" 18811 "$RINGGATE" --port 18811 "${common[@]}" --wait-mode recv
+common=(--workers "$WORKERS" --max-connections "$N" --buffer-count 64 --ping-interval 30 --park-after 1)
+measure "ringgate recv, parked after 1 s" 18811 "$RINGGATE" --port 18811 "${common[@]}" --wait-mode recv
+measure "ringgate recv, never parked" 18815 "$RINGGATE" --port 18815 "${common[@]}" --wait-mode recv --park-after 0
 measure "ringgate poll" 18812 "$RINGGATE" --port 18812 "${common[@]}" --wait-mode poll
 if [ -x "$NIO_ECHO" ]; then measure nio 18813 "$NIO_ECHO" --port 18813 --threads 1; fi
 if [ -x "$HB_ECHO" ]; then measure hummingbird 18814 "$HB_ECHO" --port 18814 --threads 1; fi
 record "Idle connections: $N, ringgate with $WORKERS worker(s)" "bench/scenarios/idle.sh $N $WORKERS" "$rows
 
-User B/conn is the server's RSS growth from before the first connection to the hold, divided by
-the connections; it includes the worker's fixed buffers. Kernel B/pair is the drop in MemAvailable
-over the same span: both sockets of each loopback pair plus the requests armed on them."
+User B/conn is the growth of the server's anonymous resident memory (RssAnon) from before the
+first connection to the end of the hold, divided by the connections; it includes the workers'
+fixed buffers but not shared library pages faulted in on first use. Kernel B/pair is the drop in
+MemAvailable over the same span: both sockets of each loopback pair plus the requests armed on
+them (ringload parks its idle client side, so the client adds the same for every server)."
