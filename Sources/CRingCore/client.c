@@ -149,6 +149,7 @@ int rg_conn_connect(rg_worker *w, int dst, int src)
 	c->head = c->tail = RG_NONE;
 	c->cause = 0;
 	w->open_count++;
+	atomic_fetch_add(&w->engine->open_total, 1);
 	sqe = rg_internal_sqe(w);
 	io_uring_prep_connect(sqe, (int)slot, (struct sockaddr *)&w->addrs[dst], w->addr_lens[dst]);
 	sqe->flags |= IOSQE_FIXED_FILE;

@@ -166,6 +166,7 @@ void rg_internal_maybe_finish(rg_worker *w, uint32_t slot)
 	io_uring_sqe_set_data64(sqe, rg_udata(RG_OP_CLOSE, slot, c->gen));
 	c->state = RG_CONN_FREE;
 	c->flags &= RG_CF_DIRTY | RG_CF_REARM;	/* the slot may still sit on those lists */
+	atomic_fetch_sub(&w->engine->open_total, 1);
 	w->open_count--;
 	w->stats.closed++;
 	w->stats.open_now = w->open_count;
@@ -209,6 +210,19 @@ void rg_internal_conn_opened(rg_worker *w, uint32_t slot)
 	}
 	c = &w->conns[slot];
 	RG_BUG_ON(c->state != RG_CONN_FREE);
+	if (atomic_fetch_add(&w->engine->open_total, 1) >= w->engine->cfg.max_connections) {
+		/* The gateway is full: the new socket leaves the table again, the client sees a close. */
+		struct io_uring_sqe *sqe = rg_internal_sqe(w);
+
+		atomic_fetch_sub(&w->engine->open_total, 1);
+		io_uring_prep_close_direct(sqe, slot);
+		io_uring_sqe_set_data64(sqe, rg_udata(RG_OP_CLOSE, slot, c->gen));
+		if (w->stats.refused_over_limit++ % 10000 == 0)
+			rg_internal_log("worker %u: %u connections open, the configured maximum; closing new ones "
+					"(%llu so far)", w->index, w->engine->cfg.max_connections,
+					(unsigned long long)w->stats.refused_over_limit);
+		return;
+	}
 	c->gen = (c->gen + 1) & RG_GEN_MASK;
 	c->state = RG_CONN_OPEN;
 	c->flags &= RG_CF_DIRTY | RG_CF_REARM;

@@ -83,14 +83,17 @@ static int validate(const rg_config *c, char *err, size_t err_len)
 }
 
 /*
- * Each ring's fixed-file table is capped by RLIMIT_NOFILE, so the table is
- * min(share of max_connections, limit). Raising the soft limit to the hard
- * one is the only change the process can make by itself.
+ * Each ring's fixed-file table is capped by RLIMIT_NOFILE; raising the soft
+ * limit to the hard one is the only change the process can make by itself.
+ * Below the cap a table gets a quarter more than its even share: SO_REUSEPORT
+ * spreads connections by hash, not evenly, and the engine-wide count
+ * (open_total) is what enforces max_connections.
  */
 static uint32_t table_size_for(rg_engine *e)
 {
 	struct rlimit rl;
 	uint64_t share = (e->cfg.max_connections + e->cfg.workers - 1) / e->cfg.workers;
+	uint64_t table = share + share / 4 + 64;
 	uint64_t cap = 1u << 20;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
@@ -108,9 +111,10 @@ static uint32_t table_size_for(rg_engine *e)
 				(unsigned long long)cap, (unsigned long long)cap, e->cfg.workers,
 				(unsigned long long)cap * e->cfg.workers, e->cfg.max_connections,
 				(unsigned long long)((e->cfg.max_connections + cap - 1) / cap));
-		share = cap;
 	}
-	return (uint32_t)share;
+	if (table > e->cfg.max_connections)
+		table = e->cfg.max_connections;
+	return (uint32_t)(table < cap ? table : cap);
 }
 
 int rg_engine_create(const rg_config *cfg, rg_engine **out, char *err, size_t err_len)

@@ -180,6 +180,7 @@ struct rg_engine {
 	uint32_t table_size;
 	uint16_t port;
 	atomic_bool stop;
+	atomic_uint open_total;	/* connections open over all workers, against max_connections */
 
 	pthread_mutex_t start_lock;
 	pthread_cond_t start_cond;

@@ -8,6 +8,7 @@ enum StatsLine {
         var parts = gateway.counters.fields.map { "\($0.0)=\($0.1)" }
         parts += [
             "accepted=\(core.accepted)", "refused_table_full=\(core.refused_table_full)",
+            "refused_over_limit=\(core.refused_over_limit)",
             "recv_enobufs=\(core.recv_enobufs)", "send_partial=\(core.send_partial)",
             "peer_resets=\(core.peer_resets)",
         ]

@@ -211,6 +211,7 @@ int rg_worker_post(rg_worker *w, uint64_t tag, void *ptr);
 typedef struct rg_stats {
 	uint64_t accepted;
 	uint64_t refused_table_full;	/* accept found the fixed-file table full */
+	uint64_t refused_over_limit;	/* closed at once: max_connections were open */
 	uint64_t accept_errors;
 	uint64_t closed;
 	uint64_t open_now;
