@@ -73,7 +73,8 @@ int rg_internal_bufring_init(rg_worker *w, char *err, size_t err_len)
 	b->base = alloc_on_node(w, (size_t)b->count * b->size);
 	b->offset = calloc(b->count, sizeof(uint32_t));
 	b->recycle = calloc(b->count, sizeof(uint16_t));
-	if (!b->base || !b->offset || !b->recycle)
+	b->queued = calloc(b->count, 1);
+	if (!b->base || !b->offset || !b->recycle || !b->queued)
 		return snprintf(err, err_len, "cannot allocate %u receive buffers", b->count), -ENOMEM;
 
 	ret = -EINVAL;
@@ -106,20 +107,23 @@ void rg_internal_bufring_free(rg_worker *w)
 	free_on_node(b->base, (size_t)b->count * b->size);
 	free(b->offset);
 	free(b->recycle);
+	free(b->queued);
 	memset(b, 0, sizeof(*b));
 }
 
 /*
  * Returns where a completion's `len` bytes start in buffer `bid` and, once
  * the kernel is done with the buffer (`more` false), queues it for recycling.
+ * A buffer already queued is not queued twice: handing the kernel one buffer
+ * twice would let two receives share it.
  */
 uint8_t *rg_internal_buf_take(rg_worker *w, uint32_t bid, uint32_t len, bool more)
 {
 	struct rg_bufring *b = &w->bufs;
 	uint8_t *data;
 
-	RG_BUG_ON(bid >= b->count);
-	if (bid >= b->count) {
+	if (bid >= b->count || b->queued[bid]) {
+		RG_BUG_ON(1);
 		w->stats.unexpected++;
 		return NULL;
 	}
@@ -130,6 +134,7 @@ uint8_t *rg_internal_buf_take(rg_worker *w, uint32_t bid, uint32_t len, bool mor
 	}
 	if (!(b->incremental && more)) {
 		b->offset[bid] = 0;
+		b->queued[bid] = 1;
 		b->recycle[b->recycle_count++] = (uint16_t)bid;
 	}
 	return data;
@@ -167,6 +172,7 @@ void rg_internal_buf_recycle(rg_worker *w)
 	for (uint32_t i = 0; i < b->recycle_count; i++) {
 		uint16_t bid = b->recycle[i];
 
+		b->queued[bid] = 0;
 		io_uring_buf_ring_add(b->ring, b->base + (size_t)bid * b->size, b->size, bid, b->mask, (int)i);
 	}
 	/* The store-release in advance pairs with the kernel's load of the tail. */

@@ -111,8 +111,10 @@ void rg_internal_arm_wait(rg_worker *w, uint32_t slot)
 	if (w->engine->cfg.wait_mode == RG_WAIT_POLL) {
 		if (!(c->flags & RG_CF_POLL_ARMED))
 			arm_poll(w, slot);
-		if (!(c->flags & RG_CF_RECV_ARMED) && (c->flags & RG_CF_REARM))
+		if (!(c->flags & RG_CF_RECV_ARMED) && (c->flags & RG_CF_WANT_RECV)) {
+			c->flags &= ~RG_CF_WANT_RECV;
 			arm_recv(w, slot, false);
+		}
 	} else if (c->flags & RG_CF_PARKED) {
 		if (!(c->flags & RG_CF_POLL_ARMED))
 			arm_poll(w, slot);
@@ -247,7 +249,11 @@ void rg_internal_on_recv(rg_worker *w, struct io_uring_cqe *cqe)
 	int res = cqe->res;
 
 	rg_internal_event_room(w);
-	if (cqe->flags & IORING_CQE_F_BUFFER)
+	/*
+	 * A completion without data leaves an incremental buffer where it was
+	 * (the kernel still holds it); a whole-buffer ring has given it up.
+	 */
+	if ((cqe->flags & IORING_CQE_F_BUFFER) && (res > 0 || !w->bufs.incremental))
 		data = rg_internal_buf_take(w, cqe->flags >> IORING_CQE_BUFFER_SHIFT, res > 0 ? (uint32_t)res : 0,
 					    cqe->flags & IORING_CQE_F_BUF_MORE);
 	RG_BUG_ON(c->state == RG_CONN_FREE || c->gen != rg_udata_gen(cqe->user_data));
@@ -260,10 +266,9 @@ void rg_internal_on_recv(rg_worker *w, struct io_uring_cqe *cqe)
 		w->stats.recv_completions++;
 		if (data && (c->state == RG_CONN_OPEN || c->state == RG_CONN_DRAINING))
 			rg_internal_emit(w, RG_EV_DATA, slot, c->gen, res, data, 0);
-		/* A one-shot recv (poll mode) or an ended multishot one: read again while data may remain. */
-		if (!more && (w->engine->cfg.wait_mode == RG_WAIT_RECV || (cqe->flags & IORING_CQE_F_SOCK_NONEMPTY) ||
-			      (uint32_t)res == w->bufs.size))
-			mark_rearm(w, slot);
+		/* Poll mode: read again at once while data may remain. */
+		if (!more && ((cqe->flags & IORING_CQE_F_SOCK_NONEMPTY) || (uint32_t)res == w->bufs.size))
+			c->flags |= RG_CF_WANT_RECV;
 	} else if (res == 0) {
 		/*
 		 * The handler has yet to see the data that came before the EOF and may
@@ -278,12 +283,19 @@ void rg_internal_on_recv(rg_worker *w, struct io_uring_cqe *cqe)
 	} else if (res == -ENOBUFS) {
 		/* The buffer ring ran dry: data waits in the socket, in order, until buffers return. */
 		w->stats.recv_enobufs++;
-		mark_rearm(w, slot);
+		c->flags |= RG_CF_WANT_RECV;
 	} else if (res != -ECANCELED && res != -EAGAIN) {
 		if (res == -ECONNRESET)
 			w->stats.peer_resets++;
 		rg_internal_abort(w, slot, res);
 	}
+	/*
+	 * Whenever a wait ends, for whatever reason (a cancel from park or pause
+	 * included), the connection is re-examined after the batch: arm_wait
+	 * arms what its flags call for, so it is never left with nothing armed.
+	 */
+	if (!more)
+		mark_rearm(w, slot);
 	rg_internal_maybe_finish(w, slot);
 }
 
@@ -306,13 +318,13 @@ void rg_internal_on_poll(rg_worker *w, struct io_uring_cqe *cqe)
 			mark_rearm(w, slot);
 		}
 	} else if (cqe->res >= 0) {
-		if (!(c->flags & RG_CF_RECV_ARMED) && c->state != RG_CONN_CLOSING && !(c->flags & RG_CF_PAUSED))
-			arm_recv(w, slot, false);
-		if (!(cqe->flags & IORING_CQE_F_MORE))
-			mark_rearm(w, slot);
+		c->flags |= RG_CF_WANT_RECV;
+		mark_rearm(w, slot);
 	} else if (cqe->res != -ECANCELED) {
 		rg_internal_abort(w, slot, cqe->res);
 	}
+	if (!(cqe->flags & IORING_CQE_F_MORE))
+		mark_rearm(w, slot);	/* see rg_internal_on_recv */
 	rg_internal_maybe_finish(w, slot);
 }
 

@@ -61,6 +61,7 @@ enum rg_conn_flag {
 	RG_CF_SHUT = 1 << 6,		/* shutdown(SHUT_WR) submitted */
 	RG_CF_EOF = 1 << 7,		/* the peer closed its side */
 	RG_CF_PARKED = 1 << 8,		/* idle: waits with a poll instead of a multishot recv */
+	RG_CF_WANT_RECV = 1 << 9,	/* poll mode: issue a one-shot recv when re-armed */
 };
 
 /*
@@ -111,6 +112,7 @@ struct rg_bufring {
 	uint8_t *base;		/* buf_count * buf_size bytes */
 	uint32_t *offset;	/* bytes consumed per buffer (incremental mode) */
 	uint16_t *recycle;	/* buffer ids to hand back after the batch */
+	uint8_t *queued;	/* 1 while a buffer id sits in `recycle` */
 	uint32_t recycle_count;
 	uint32_t size;
 	uint32_t count;
