@@ -40,6 +40,7 @@ struct RingGateCommand: ParsableCommand {
     @Option(help: "Seconds a client has to complete the HTTP upgrade.") var handshakeTimeout = 10.0
     @Option(help: "Seconds the peer has to answer our close frame.") var closeTimeout = 5.0
     @Option(help: "Timer tick in milliseconds.") var tickMs: UInt32 = 100
+    @Option(help: "Slots in each worker's timing wheel (a power of two).") var wheelSlots = 4096
     @Option(help: "Seconds between stats lines on stderr (0: off).") var statsInterval = 0.0
     @Flag(help: "Do not pin workers to CPUs.") var noPin = false
 
@@ -95,6 +96,7 @@ struct RingGateCommand: ParsableCommand {
             maxHeaderBytes: max(16, maxHeaderSize), allowedOrigins: allowedOrigin, subprotocols: subprotocol
         )
         config.tickMs = tickMs
+        config.wheelSlots = wheelSlots
         config.pingIntervalMs = milliseconds(pingInterval)
         config.pongTimeoutMs = milliseconds(pongTimeout)
         config.idleTimeoutMs = milliseconds(idleTimeout)

@@ -1,5 +1,7 @@
 """The stats line printed on exit counts everything that happened before SIGTERM."""
 
+import os
+
 import pytest
 
 from wsraw import BINARY, CLOSE, TEXT, RawClient, close_payload
@@ -36,3 +38,25 @@ def test_periodic_stats_lines_track_counters(gateway):
     after = server.wait_for_stats(lambda s: s["open"] == 0)
     assert after["open"] == 0
     assert after["accepted"] == 1
+
+
+def test_a_kernel_without_io_uring_gets_one_clear_line_and_a_failure_exit():
+    """With io_uring switched off (kernel.io_uring_disabled=2), ringgate says so in one line and
+    exits non-zero instead of starting half-way."""
+    import subprocess
+    from pathlib import Path
+
+    from conftest import BINARY
+
+    knob = Path("/proc/sys/kernel/io_uring_disabled")
+    if not knob.exists() or os.geteuid() != 0:
+        pytest.skip("needs root and kernel.io_uring_disabled to switch io_uring off")
+    before = knob.read_text().strip()
+    try:
+        knob.write_text("2")
+        result = subprocess.run([str(BINARY), "--port", "0"], capture_output=True, text=True, timeout=30)
+    finally:
+        knob.write_text(before)
+    assert result.returncode != 0
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert any("io_uring is disabled (sysctl kernel.io_uring_disabled)" in line for line in lines), lines
