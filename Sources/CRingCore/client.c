@@ -139,16 +139,9 @@ int rg_conn_connect(rg_worker *w, int dst, int src)
 		w->free_slots[w->free_slot_count++] = slot;
 		return ret;
 	}
+	rg_internal_conn_start(w, slot, RG_CONN_CONNECTING);
 	c = &w->conns[slot];
-	c->gen = (c->gen + 1) & RG_GEN_MASK;
-	c->state = RG_CONN_CONNECTING;
-	c->flags &= RG_CF_DIRTY | RG_CF_REARM;
-	c->inflight = 1;
-	c->how = 0;
-	c->queued = 0;
-	c->head = c->tail = RG_NONE;
-	c->cause = 0;
-	w->open_count++;
+	c->inflight = 1;	/* the connect */
 	atomic_fetch_add(&w->engine->open_total, 1);
 	sqe = rg_internal_sqe(w);
 	io_uring_prep_connect(sqe, (int)slot, (struct sockaddr *)&w->addrs[dst], w->addr_lens[dst]);

@@ -202,6 +202,22 @@ static void drain(rg_worker *w, uint32_t slot)
 	mark_dirty(w, slot);
 }
 
+/* Gives a free slot to a new connection: the next generation, an empty queue, no request. */
+void rg_internal_conn_start(rg_worker *w, uint32_t slot, enum rg_conn_state state)
+{
+	struct rg_conn *c = &w->conns[slot];
+
+	c->gen = (c->gen + 1) & RG_GEN_MASK;
+	c->state = (uint8_t)state;
+	c->flags &= RG_CF_DIRTY | RG_CF_REARM;	/* the slot may still sit on those lists */
+	c->inflight = 0;
+	c->how = 0;
+	c->queued = 0;
+	c->head = c->tail = RG_NONE;
+	c->cause = 0;
+	w->open_count++;
+}
+
 void rg_internal_conn_opened(rg_worker *w, uint32_t slot)
 {
 	struct rg_conn *c;
@@ -225,15 +241,7 @@ void rg_internal_conn_opened(rg_worker *w, uint32_t slot)
 					(unsigned long long)w->stats.refused_over_limit);
 		return;
 	}
-	c->gen = (c->gen + 1) & RG_GEN_MASK;
-	c->state = RG_CONN_OPEN;
-	c->flags &= RG_CF_DIRTY | RG_CF_REARM;
-	c->inflight = 0;
-	c->how = 0;
-	c->queued = 0;
-	c->head = c->tail = RG_NONE;
-	c->cause = 0;
-	w->open_count++;
+	rg_internal_conn_start(w, slot, RG_CONN_OPEN);
 	w->stats.accepted++;
 	w->stats.open_now = w->open_count;
 	rg_internal_arm_wait(w, slot);

@@ -214,6 +214,7 @@ void rg_internal_on_accept(rg_worker *w, struct io_uring_cqe *cqe);
 /* conn.c */
 int rg_internal_conns_init(rg_worker *w);
 void rg_internal_conns_free(rg_worker *w);
+void rg_internal_conn_start(rg_worker *w, uint32_t slot, enum rg_conn_state state);
 void rg_internal_conn_opened(rg_worker *w, uint32_t slot);
 void rg_internal_arm_wait(rg_worker *w, uint32_t slot);
 void rg_internal_abort(rg_worker *w, uint32_t slot, int cause);

@@ -65,14 +65,18 @@ extension GatewayWorker {
     /// a 1008 close frame (past the limit) and the connection closes, bounded by the close timeout.
     private func overflow(_ slot: UInt32) -> Bool {
         counters.sendQueueOverflows += 1
+        closeWithFrame(slot, code: .policyViolation, reason: "send queue full")
+        return false
+    }
+
+    /// `closeWithFrame` for a close the gateway starts, with a constant reason.
+    func closeWithFrame(_ slot: UInt32, code: CloseCode, reason: StaticString) {
         closeWithFrame(slot) { buffer in
-            let reason: StaticString = "send queue full"
-            return FrameEncoder.writeClose(
-                into: buffer, code: CloseCode.policyViolation.rawValue,
+            FrameEncoder.writeClose(
+                into: buffer, code: code.rawValue,
                 reason: UnsafeRawBufferPointer(start: reason.utf8Start, count: reason.utf8CodeUnitCount)
             )
         }
-        return false
     }
 
     /// Sends a control frame (ping, pong) even past the per-connection queue limit.

@@ -27,13 +27,7 @@ extension GatewayWorker {
         let quietFor = now &- state.pointee.lastSeenTick
         if idleTicks > 0, now &- state.pointee.lastMessageTick >= idleTicks {
             counters.idleTimeouts += 1
-            closeWithFrame(slot) { buffer in
-                let reason: StaticString = "idle timeout"
-                return FrameEncoder.writeClose(
-                    into: buffer, code: CloseCode.goingAway.rawValue,
-                    reason: UnsafeRawBufferPointer(start: reason.utf8Start, count: reason.utf8CodeUnitCount)
-                )
-            }
+            closeWithFrame(slot, code: .goingAway, reason: "idle timeout")
             return
         }
         var next: UInt32
