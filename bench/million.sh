@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# The headline run: N concurrent WebSocket connections on this one machine, gateway and load
+# generator side by side, each connection sending 1 byte at random intervals while the gateway
+# pings the quiet ones. Stepwise sizes show where a failure starts.
+#
+# Usage: bench/million.sh [SIZE ...]       (default: 100000 250000 500000 1000000)
+#   HOLD=60      seconds to hold each size once every connection is up
+#   TRICKLE="10 60"  a connection's message interval range, seconds
+#
+# Each size: wait until the previous size's sockets are gone, ask tuning/check whether the host
+# can hold N (refuse with its reason when not), start ringgate with enough rings for N (each
+# ring's table stops at the open-file limit), run ringload trickle, stop, record. Every phase is
+# bounded; the c1m tuning profile is applied for the run and reverted on exit.
+source "$(dirname "$0")/scenarios/lib.sh"
+SIZES=("$@")
+[ ${#SIZES[@]} -gt 0 ] || SIZES=(100000 250000 500000 1000000)
+HOLD=${HOLD:-60}
+read -r TRICKLE_MIN TRICKLE_MAX <<<"${TRICKLE:-10 60}"
+PER_RING=15000   # below the 20000 cap: SO_REUSEPORT spreads connections by hash, not evenly
+
+SKIP_PEERS=1 build_all
+apply_tuning
+
+tcp_in_use() { awk '/^TCP:/ { print $3 }' /proc/net/sockstat; }
+
+# A new size must not start while the last one's sockets are still closing.
+wait_for_teardown() {
+    for _ in $(seq 1 360); do
+        [ "$(tcp_in_use)" -lt 1000 ] && return 0
+        sleep 0.5
+    done
+    echo "sockets of the previous run are still closing after 180 s: $(tcp_in_use) in use" >&2
+    exit 1
+}
+
+rows="| connections | rings | upgraded | failed | ramp s | messages sent | received | p99 latency ms | gateway user B/conn | kernel B/pair | gateway CPU % holding |
+| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+for N in "${SIZES[@]}"; do
+    wait_for_teardown
+    RINGS=$(( (N + PER_RING - 1) / PER_RING ))
+    SOURCES=$(( (N + 9999) / 10000 ))
+    if ! "$ROOT/tuning/check" --connections "$N" --workers "$RINGS" --source-addresses "$SOURCES" >/tmp/million-check.txt; then
+        echo "tuning/check says this host cannot hold $N connections:" >&2
+        grep '^FAIL' /tmp/million-check.txt >&2
+        break
+    fi
+    start_server ringgate 18901 "$RINGGATE" --port 18901 --workers "$RINGS" --max-connections "$N" \
+        --buffer-count 64 --ping-interval 30 --pong-timeout 10 --stats-interval 0
+    out=$(timeout $(( N / 5000 + HOLD + 120 )) taskset -c "$CLIENT_CPU" "$RINGLOAD" trickle \
+        --url ws://127.0.0.1:18901/ --connections "$N" --workers "$RINGS" --source-addresses "$SOURCES" \
+        --duration "$HOLD" --trickle-min "$TRICKLE_MIN" --trickle-max "$TRICKLE_MAX" --buffer-count 64 \
+        --ramp 20000 --server-pid "$SERVER_PID" --json 2>/dev/null) || true
+    SETTLE_SECONDS=1 stop_server
+    if [ -z "$out" ]; then
+        echo "ringload did not finish for $N connections" >&2
+        break
+    fi
+    rows+=$'\n'"$(echo "$out" | json "f'| $N | $RINGS | {d[\"upgraded\"]} | {d[\"failures\"]} | {d[\"ramp_seconds\"]:.1f} | {d[\"messages_sent\"]} | {d[\"messages_received\"]} | {d[\"latency_us\"][\"p99\"]/1000:.1f} | {d.get(\"server_anon_bytes_per_connection\", 0):.0f} | {d.get(\"kernel_bytes_per_connection_pair\", 0):.0f} | {d.get(\"server_cpu_percent\", 0):.1f} |'")"
+    echo "$rows" | tail -1
+done
+record "Concurrent connections, trickle ${TRICKLE_MIN}-${TRICKLE_MAX} s, hold ${HOLD} s" \
+    "bench/million.sh ${SIZES[*]}" "$rows
+
+Gateway: ringgate, pings after 30 s of silence, parks after 10 s; ringload in the trickle
+scenario on the other core, parked between messages. Messages sent and received are counted by
+ringload (every 1-byte message echoed). User B/conn is the gateway's anonymous memory growth;
+kernel B/pair the MemAvailable drop for both ends of each loopback pair."
