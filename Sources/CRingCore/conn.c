@@ -132,12 +132,24 @@ static void cancel_op(rg_worker *w, uint32_t slot, enum rg_op op)
 	io_uring_sqe_set_data64(sqe, rg_udata(RG_OP_CANCEL, slot, w->conns[slot].gen));
 }
 
-static void cancel_all(rg_worker *w, uint32_t slot)
+/*
+ * Cancels every request on the connection, each by its user_data: the
+ * kernel finds those through a hash, where a cancel keyed on the descriptor
+ * walks every request in the ring, which made closing thousands of
+ * connections at once quadratic.
+ */
+static void cancel_all(rg_worker *w, uint32_t slot, bool connecting)
 {
-	struct io_uring_sqe *sqe = rg_internal_sqe(w);
+	struct rg_conn *c = &w->conns[slot];
 
-	io_uring_prep_cancel_fd(sqe, (int)slot, IORING_ASYNC_CANCEL_ALL | IORING_ASYNC_CANCEL_FD_FIXED);
-	io_uring_sqe_set_data64(sqe, rg_udata(RG_OP_CANCEL, slot, w->conns[slot].gen));
+	if (c->flags & RG_CF_RECV_ARMED)
+		cancel_op(w, slot, RG_OP_RECV);
+	if (c->flags & RG_CF_POLL_ARMED)
+		cancel_op(w, slot, RG_OP_POLL);
+	if (c->flags & RG_CF_SENDING)
+		cancel_op(w, slot, RG_OP_SEND);
+	if (connecting)
+		cancel_op(w, slot, RG_OP_CONNECT);
 }
 
 static void drop_queue(rg_worker *w, struct rg_conn *c)
@@ -183,9 +195,11 @@ void rg_internal_abort(rg_worker *w, uint32_t slot, int cause)
 		return;
 	if (!c->cause)
 		c->cause = (int16_t)cause;
+	bool connecting = c->state == RG_CONN_CONNECTING;
+
 	c->state = RG_CONN_CLOSING;
 	if (c->inflight)
-		cancel_all(w, slot);
+		cancel_all(w, slot, connecting);
 	rg_internal_maybe_finish(w, slot);
 }
 

@@ -101,7 +101,15 @@ struct LoadRun {
         // Close: workers send close frames; wait (bounded) for the sockets to go.
         for worker in workers { worker.stopRequested.store(true, ordering: .relaxed) }
         let closeStartNs = LoadWorker.monotonicNs()
-        while total().open > 0 && Self.seconds(since: closeStartNs) < 15 { usleep(50_000) }
+        var lastClosePrint = 0.0
+        while total().open > 0 && Self.seconds(since: closeStartNs) < 15 {
+            usleep(50_000)
+            let elapsed = Self.seconds(since: closeStartNs)
+            if elapsed - lastClosePrint >= 1 {
+                lastClosePrint = elapsed
+                progress("close", elapsed, total())
+            }
+        }
         engine.stop()
         var histogram = Histogram<UInt64>(highestTrackableValue: 120_000_000_000, numberOfSignificantValueDigits: .three)
         var counters = LoadCounters()
