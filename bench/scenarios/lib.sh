@@ -56,6 +56,9 @@ start_server() {
 
 stop_server() {
     kill -TERM "$SERVER_PID" 2>/dev/null || true
+    # Bounded: a server that does not exit within 60 s is killed.
+    for _ in $(seq 1 600); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$SERVER_PID" 2>/dev/null || true
     wait "$SERVER_PID" 2>/dev/null || true
     # Let the kernel finish tearing the sockets down before the next measurement.
     sleep "${SETTLE_SECONDS:-3}"
