@@ -33,8 +33,14 @@ int rg_internal_conns_init(rg_worker *w)
 		numa_tonode_memory(w->conns, conn_bytes, w->node);
 	if (rg_internal_chunks_init(w))
 		return -ENOMEM;
-	w->dirty = calloc(w->table_size, sizeof(uint32_t));
-	w->rearm = calloc(w->table_size, sizeof(uint32_t));
+	/*
+	 * A slot is on each list at most once, except that rg_internal_flush may
+	 * put a slot it has just taken off back on (a drain it starts): twice the
+	 * table bounds every pass.
+	 */
+	w->list_cap = 2 * w->table_size + 16;
+	w->dirty = calloc(w->list_cap, sizeof(uint32_t));
+	w->rearm = calloc(w->list_cap, sizeof(uint32_t));
 	return w->dirty && w->rearm ? 0 : -ENOMEM;
 }
 
@@ -65,6 +71,11 @@ static void mark(rg_worker *w, uint32_t slot, uint16_t flag, uint32_t *list, uin
 
 	if (c->flags & flag)
 		return;
+	if (*count == w->list_cap) {
+		RG_BUG_ON(1);
+		w->stats.unexpected++;
+		return;
+	}
 	c->flags |= flag;
 	list[(*count)++] = slot;
 }
@@ -118,7 +129,13 @@ void rg_internal_arm_wait(rg_worker *w, uint32_t slot)
 	} else if (c->flags & RG_CF_PARKED) {
 		if (!(c->flags & RG_CF_POLL_ARMED))
 			arm_poll(w, slot);
+		/* A parked connection takes a lone message with a one-shot recv and stays parked. */
+		if (!(c->flags & RG_CF_RECV_ARMED) && (c->flags & RG_CF_WANT_RECV)) {
+			c->flags &= ~RG_CF_WANT_RECV;
+			arm_recv(w, slot, false);
+		}
 	} else if (!(c->flags & RG_CF_RECV_ARMED)) {
+		c->flags &= ~RG_CF_WANT_RECV;	/* a multishot recv reads whatever is pending */
 		arm_recv(w, slot, true);
 	}
 }
@@ -331,15 +348,12 @@ void rg_internal_on_poll(rg_worker *w, struct io_uring_cqe *cqe)
 		c->flags &= ~RG_CF_POLL_ARMED;
 		c->inflight--;
 	}
-	if (cqe->res >= 0 && w->engine->cfg.wait_mode == RG_WAIT_RECV) {
-		/* A parked connection woke up: back to a multishot recv, and the poll goes. */
-		if (c->flags & RG_CF_PARKED) {
-			c->flags &= ~RG_CF_PARKED;
-			if (c->flags & RG_CF_POLL_ARMED)
-				cancel_op(w, slot, RG_OP_POLL);
-			mark_rearm(w, slot);
-		}
-	} else if (cqe->res >= 0) {
+	if (cqe->res >= 0) {
+		/*
+		 * Data for a parked (or poll-mode) connection: a one-shot recv takes it.
+		 * A parked connection stays parked until the handler, seeing it busy,
+		 * calls rg_conn_unpark.
+		 */
 		c->flags |= RG_CF_WANT_RECV;
 		mark_rearm(w, slot);
 	} else if (cqe->res != -ECANCELED) {
@@ -633,6 +647,21 @@ static void cancel_wait(rg_worker *w, uint32_t slot)
 		cancel_op(w, slot, RG_OP_RECV);
 	if (c->flags & RG_CF_POLL_ARMED)
 		cancel_op(w, slot, RG_OP_POLL);
+}
+
+int rg_conn_unpark(rg_worker *w, uint32_t slot, uint32_t gen)
+{
+	struct rg_conn *c = live(w, slot, gen);
+
+	if (!c)
+		return -ESTALE;
+	if (!(c->flags & RG_CF_PARKED))
+		return 0;
+	c->flags &= ~RG_CF_PARKED;
+	if (c->flags & RG_CF_POLL_ARMED)
+		cancel_op(w, slot, RG_OP_POLL);
+	mark_rearm(w, slot);
+	return 0;
 }
 
 int rg_conn_park(rg_worker *w, uint32_t slot, uint32_t gen)

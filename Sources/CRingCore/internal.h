@@ -145,6 +145,7 @@ struct rg_worker {
 	uint32_t dirty_count;
 	uint32_t *rearm;	/* slots whose recv must be armed again */
 	uint32_t rearm_count;
+	uint32_t list_cap;	/* capacity of `dirty` and `rearm` */
 
 	/* Outgoing connections (engines without a listener choose their own slots). */
 	struct sockaddr_storage *addrs;

@@ -77,8 +77,11 @@ public struct Worker: @unchecked Sendable {
     }
 
     /// Parks an idle connection: it waits with a poll instead of an armed multishot recv,
-    /// which saves kernel memory; arriving data unparks it by itself.
+    /// which saves kernel memory; data that arrives meanwhile is still delivered.
     public func park(_ id: ConnectionID) { _ = rg_conn_park(raw, id.slot, id.generation) }
+
+    /// Returns a parked connection that turned busy to its multishot recv.
+    public func unpark(_ id: ConnectionID) { _ = rg_conn_unpark(raw, id.slot, id.generation) }
 
     /// Stops reading from the connection until `resume`.
     public func pause(_ id: ConnectionID) { _ = rg_conn_pause(raw, id.slot, id.generation) }

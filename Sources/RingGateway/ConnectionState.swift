@@ -20,8 +20,8 @@ struct ConnectionFlags: OptionSet {
     static let closeSent = ConnectionFlags(rawValue: 1 << 2)
     /// The HTTP upgrade succeeded: the frame receiver is live.
     static let upgraded = ConnectionFlags(rawValue: 1 << 3)
-    /// Parked in the core (waiting with a poll); cleared by any received byte, as the core
-    /// unparks by itself when data arrives.
+    /// Parked in the core (waiting with a poll). Cleared, and the core told, when data comes
+    /// again within the park window of earlier data.
     static let parked = ConnectionFlags(rawValue: 1 << 4)
 }
 

@@ -106,8 +106,13 @@ final class GatewayWorker: WorkerHandler {
         let slot = event.slot
         let state = states.pointer(slot)
         guard state.pointee.generation == event.gen, state.pointee.phase != .free else { return }
+        // A parked connection that was heard from within the park window is busy again.
+        if state.pointee.flags.contains(.parked), now &- state.pointee.lastSeenTick < parkTicks {
+            state.pointee.flags.remove(.parked)
+            worker.unpark(id(slot))
+        }
         state.pointee.lastSeenTick = now
-        state.pointee.flags.remove([.pingOutstanding, .parked])
+        state.pointee.flags.remove(.pingOutstanding)
         let buffer = UnsafeMutableRawBufferPointer(start: event.data, count: Int(event.result))
         switch state.pointee.phase {
         case .handshake:

@@ -168,11 +168,14 @@ int rg_conn_close(rg_worker *w, uint32_t slot, uint32_t gen, int how);
 /*
  * Parks an idle connection: its multishot recv (and the kernel memory an
  * armed one holds) is replaced by a multishot poll, which costs only its
- * request. The first data to arrive unparks it by itself, back to a
- * multishot recv, without losing or reordering bytes. A no-op in
- * RG_WAIT_POLL mode. Returns 0 or -ESTALE.
+ * request. Data that arrives while parked is read with a one-shot recv and
+ * the connection stays parked, so a lone message or a pong costs two small
+ * requests; rg_conn_unpark returns a connection that turned busy to its
+ * multishot recv. Nothing is lost or reordered either way. A no-op in
+ * RG_WAIT_POLL mode. Both return 0 or -ESTALE.
  */
 int rg_conn_park(rg_worker *w, uint32_t slot, uint32_t gen);
+int rg_conn_unpark(rg_worker *w, uint32_t slot, uint32_t gen);
 
 /*
  * Stops reading from the connection (backpressure) until rg_conn_resume. Data
