@@ -128,8 +128,17 @@ struct io_uring_sqe *rg_internal_sqe(rg_worker *w)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&w->ring);
 
-	while (!sqe) {
-		io_uring_submit(&w->ring);
+	/*
+	 * The SQ is full: submit to make room. Completions already handled are
+	 * retired one by one in run(), so a kernel waiting for CQ space to flush
+	 * its overflow list (-EBUSY) finds it and the loop ends.
+	 */
+	for (unsigned tries = 0; !sqe; tries++) {
+		int ret = io_uring_submit(&w->ring);
+
+		if (ret < 0 && tries % 100000 == 1)
+			rg_internal_log("worker %u: cannot submit to make room in the SQ: %s", w->index,
+					strerror(-ret));
 		sqe = io_uring_get_sqe(&w->ring);
 	}
 	return sqe;
@@ -267,18 +276,22 @@ static void run(rg_worker *w)
 {
 	while (!atomic_load(&w->engine->stop)) {
 		struct io_uring_cqe *cqe;
-		unsigned head, seen = 0;
+		unsigned head;
 		int ret = io_uring_submit_and_wait(&w->ring, 1);
 
 		if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY && ret != -ETIME) {
 			rg_internal_log("worker %u: io_uring_enter failed: %s", w->index, strerror(-ret));
 			w->stats.unexpected++;
 		}
+		/*
+		 * Each completion is retired as soon as it is handled (receive data
+		 * lives in buffers, not in the CQE), so verbs that submit mid-batch
+		 * never face a CQ full of entries already seen.
+		 */
 		io_uring_for_each_cqe(&w->ring, head, cqe) {
 			dispatch(w, cqe);
-			seen++;
+			io_uring_cq_advance(&w->ring, 1);
 		}
-		io_uring_cq_advance(&w->ring, seen);
 		deliver(w);
 		rg_internal_flush(w);
 		if (w->trim_due) {

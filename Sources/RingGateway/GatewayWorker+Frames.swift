@@ -55,7 +55,7 @@ extension GatewayWorker {
         }
         counters.messagesOut += 1
         counters.bytesOut += UInt64(payload.count)
-        if configuration.slowClientPolicy == .pause, worker.queuedBytes(connection) > pauseAboveBytes {
+        if configuration.slowClientPolicy == .pause, queued + total > pauseAboveBytes {
             pause(slot)
         }
         return true
