@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "RingWebSocket", targets: ["RingWebSocket"]),
         .library(name: "RingTimers", targets: ["RingTimers"]),
         .library(name: "RingEngine", targets: ["RingEngine"]),
+        .library(name: "RingGateBackend", targets: ["RingGateBackend"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -38,9 +39,19 @@ let package = Package(
         .target(name: "RingEngine", dependencies: ["CRingCore"], swiftSettings: swiftSettings),
         .target(name: "RingWebSocket", dependencies: ["CRingCore"], swiftSettings: swiftSettings),
         .target(name: "RingTimers", swiftSettings: swiftSettings),
+        .target(name: "RingGateProtocol", swiftSettings: swiftSettings),
+        .target(name: "RingGateBackend", dependencies: ["RingGateProtocol"], swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "ringgate-echo-worker", dependencies: ["RingGateBackend"], path: "Examples/swift/EchoWorker",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "ringgate-chat-worker", dependencies: ["RingGateBackend"], path: "Examples/swift/ChatWorker",
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "RingGateway",
-            dependencies: ["RingEngine", "RingWebSocket", "RingTimers"],
+            dependencies: ["RingEngine", "RingWebSocket", "RingTimers", "RingGateProtocol"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -61,5 +72,6 @@ let package = Package(
         .testTarget(name: "RingWebSocketTests", dependencies: ["RingWebSocket"], swiftSettings: swiftSettings),
         .testTarget(name: "RingTimersTests", dependencies: ["RingTimers"], swiftSettings: swiftSettings),
         .testTarget(name: "RingGatewayTests", dependencies: ["RingGateway"], swiftSettings: swiftSettings),
+        .testTarget(name: "RingGateBackendTests", dependencies: ["RingGateBackend", "RingGateProtocol"], swiftSettings: swiftSettings),
     ]
 )

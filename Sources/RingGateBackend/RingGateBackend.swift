@@ -1,0 +1,2 @@
+// The Swift SDK for RingGate's worker protocol (docs/PROTOCOL.md).
+@_exported public import RingGateProtocol
