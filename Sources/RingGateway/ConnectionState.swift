@@ -23,12 +23,18 @@ struct ConnectionFlags: OptionSet {
     /// Parked in the core (waiting with a poll). Cleared, and the core told, when data comes
     /// again within the park window of earlier data.
     static let parked = ConnectionFlags(rawValue: 1 << 4)
+    /// Its application worker was told it closed (CLOSED goes out once).
+    static let closeReported = ConnectionFlags(rawValue: 1 << 5)
+    /// Its worker was told the send queue is over half full (FLOW 1).
+    static let slowReported = ConnectionFlags(rawValue: 1 << 6)
+    /// Reading is paused until its application worker catches up.
+    static let waitingForWorker = ConnectionFlags(rawValue: 1 << 7)
 }
 
 /// The WebSocket layer's per-connection state besides the frame receiver.
 ///
 /// Byte budget (16): generation 4, lastSeenTick 4, lastMessageTick 4, phase 1,
-/// flags 1, reserved 2. With `FrameReceiver` (32), the wheel's node (12) and
+/// flags 1, link 2. With `FrameReceiver` (32), the wheel's node (12) and
 /// the core's slot (24) an idle connection costs 84 bytes of user space.
 struct ConnectionState {
     /// The core's generation for the slot; events for another are stale.
@@ -39,5 +45,6 @@ struct ConnectionState {
     var lastMessageTick: UInt32
     var phase: ConnectionPhase
     var flags: ConnectionFlags
-    var reserved: UInt16 = 0
+    /// The application worker's link id; 0 when the demo application serves it.
+    var link: UInt16 = 0
 }

@@ -1,6 +1,10 @@
 public import CRingCore
 import RingEngine
+import RingWebSocket
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Why the gateway could not start: one line naming the cause.
 public struct GatewayError: Error, CustomStringConvertible, Sendable {
@@ -13,17 +17,33 @@ public final class Gateway: @unchecked Sendable {
     public let configuration: GatewayConfiguration
     private let engine: Engine
     private var workers: [GatewayWorker] = []
+    private var hub: BackendHub?
 
     public init(_ configuration: GatewayConfiguration) throws(GatewayError) {
         let problems = configuration.problems()
         guard problems.isEmpty else { throw GatewayError(description: problems.joined(separator: "; ")) }
         var engineConfiguration = configuration.engine
         engineConfiguration.tickMs = configuration.tickMs
+        var configuration = configuration
+        if configuration.backend.isEnabled {
+            // Workers see these headers in OPEN; routing may hash one of them.
+            var names = configuration.handshake.forwardedHeaderNames + configuration.backend.forwardedHeaders
+            names.append("sec-websocket-protocol")
+            if case .headerHash(let name) = configuration.backend.route { names.append(name) }
+            var seen = Set<String>()
+            configuration.handshake.forwardedHeaderNames = names.map { $0.lowercased() }.filter { seen.insert($0).inserted }
+        }
         self.configuration = configuration
         do {
             engine = try Engine(engineConfiguration)
         } catch {
             throw GatewayError(description: error.message)
+        }
+        if configuration.backend.isEnabled {
+            hub = try BackendHub(
+                configuration: configuration.backend, workers: engine.workerCount, tableSize: engine.tableSize,
+                gatewayID: "ringgate-\(getpid())"
+            )
         }
     }
 
@@ -31,9 +51,16 @@ public final class Gateway: @unchecked Sendable {
     public func start() throws(GatewayError) {
         let tableSize = engine.tableSize
         var made: [GatewayWorker] = []
+        let hub = hub
+        var inboxes: [WorkerInbox] = []
         do {
             try engine.start { worker in
-                let handler = GatewayWorker(configuration: configuration, worker: worker, tableSize: tableSize)
+                let context = hub.map { hub -> BackendContext in
+                    let inbox = WorkerInbox(worker: worker)
+                    inboxes.append(inbox)
+                    return BackendContext(hub: hub, inbox: inbox, workerIndex: worker.index)
+                }
+                let handler = GatewayWorker(configuration: configuration, worker: worker, tableSize: tableSize, backend: context)
                 made.append(handler)
                 return handler
             }
@@ -41,10 +68,12 @@ public final class Gateway: @unchecked Sendable {
             throw GatewayError(description: error.message)
         }
         workers = made
+        try hub?.start(inboxes: inboxes)
     }
 
     /// Stops the workers; the counters then include everything up to the stop.
     public func stop() {
+        hub?.stop()
         engine.stop()
         // The worker threads have exited, so their counters can be read here.
         for worker in workers { worker.publishCounters() }
@@ -59,6 +88,14 @@ public final class Gateway: @unchecked Sendable {
     public var counters: GatewayCounters {
         var sum = GatewayCounters()
         for worker in workers { sum.add(worker.published.withLock { $0 }) }
+        return sum
+    }
+
+    /// The worker link's counters: the hub's plus every thread's.
+    public var backendCounters: BackendCounters? {
+        guard let hub else { return nil }
+        var sum = hub.counterSnapshot
+        for worker in workers { sum.add(worker.publishedBackend.withLock { $0 }) }
         return sum
     }
 

@@ -7,6 +7,8 @@ public enum SlowClientPolicy: String, Sendable, CaseIterable {
     case close
     /// Stop reading from the client until its queue drains (fits echo-style traffic).
     case pause
+    /// Drop messages that do not fit (counted); the client stays connected.
+    case drop
 }
 
 /// Everything the gateway needs to run; `ringgate` fills it from the command line.
@@ -14,6 +16,7 @@ public struct GatewayConfiguration: Sendable {
     public var engine = EngineConfiguration()
     public var handshake = HandshakePolicy()
     public var frames = FrameLimits()
+    public var backend = BackendConfiguration()
 
     /// Length of one timer tick; every timeout is rounded up to whole ticks.
     public var tickMs: UInt32 = 100

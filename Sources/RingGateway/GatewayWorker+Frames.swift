@@ -61,12 +61,36 @@ extension GatewayWorker {
         return true
     }
 
-    /// The client's queue (or the worker's pool) is full: the client is not keeping up. It gets
-    /// a 1008 close frame (past the limit) and the connection closes, bounded by the close timeout.
+    /// The client's queue (or the worker's pool) is full: the client is not keeping up. Under
+    /// the drop policy the message is dropped; otherwise the client gets a 1008 close frame (past
+    /// the limit) and the connection closes, bounded by the close timeout.
     private func overflow(_ slot: UInt32) -> Bool {
+        if configuration.slowClientPolicy == .drop {
+            backendCounters.deliveriesDropped += 1
+            return false
+        }
         counters.sendQueueOverflows += 1
+        reportClosed(slot, code: CloseCode.policyViolation.rawValue)
         closeWithFrame(slot, code: .policyViolation, reason: "send queue full")
         return false
+    }
+
+    /// Queues a frame encoded once for many recipients (a fan-out or topic history).
+    @discardableResult
+    func sendEncoded(_ slot: UInt32, _ frame: UnsafeRawBufferPointer, payloadCount: Int) -> Bool {
+        let connection = id(slot)
+        let queued = worker.queuedBytes(connection)
+        guard queued == 0 || queued + frame.count <= sendQueueLimit else { return overflow(slot) }
+        if frame.count <= Worker.reserveCapacity {
+            guard let space = worker.reserve(connection, frame.count) else { return overflow(slot) }
+            space.copyMemory(from: frame.baseAddress!, byteCount: frame.count)
+            worker.commit(connection, frame.count)
+        } else if worker.sendControl(connection, frame) != nil {
+            return overflow(slot)
+        }
+        counters.messagesOut += 1
+        counters.bytesOut += UInt64(payloadCount)
+        return true
     }
 
     /// `closeWithFrame` for a close the gateway starts, with a constant reason.
@@ -142,6 +166,10 @@ struct FrameSink: FrameHandler {
         owner.counters.bytesIn += UInt64(payload.count)
         owner.states.pointer(slot).pointee.lastMessageTick = owner.now
         guard owner.states[slot].phase == .open else { return }
+        if owner.states[slot].link != 0 {
+            if let link = owner.routedLink(slot) { owner.forwardMessage(slot, link, kind, payload) }
+            return
+        }
         owner.application.message(kind, payload, slot: slot, gateway: owner)
     }
 
@@ -156,6 +184,7 @@ struct FrameSink: FrameHandler {
 
     mutating func close(code: UInt16?, reason: UnsafeRawBufferPointer) {
         owner.counters.closedByClient += 1
+        owner.reportClosed(slot, code: code ?? CloseCode.noStatusReceived.rawValue, reason: reason)
         // Answer with the same code (RFC 6455 section 5.5.1); the TCP close follows the flush.
         owner.closeWithFrame(slot, peerClosed: true) { buffer in
             FrameEncoder.writeClose(into: buffer, code: code, reason: UnsafeRawBufferPointer(start: nil, count: 0))

@@ -5,10 +5,16 @@ import RingWebSocket
 extension GatewayWorker {
     /// Feeds bytes of the HTTP upgrade request; answers it once complete.
     func handshake(_ slot: UInt32, _ buffer: UnsafeMutableRawBufferPointer) {
+        if !pendingUpgrades.isEmpty, pendingUpgrades[slot] != nil {
+            keepEarlyBytes(slot, UnsafeRawBufferPointer(buffer))
+            return
+        }
         var parser = handshakes.removeValue(forKey: slot) ?? HandshakeParser(policy: configuration.handshake)
         switch parser.feed(UnsafeRawBufferPointer(buffer)) {
         case .needMore:
             handshakes[slot] = parser
+        case .upgrade(let request, let consumed) where backend != nil:
+            routeUpgrade(slot, request, early: UnsafeRawBufferPointer(rebasing: buffer[consumed...]))
         case .upgrade(let request, let consumed):
             upgrade(slot, request)
             if consumed < buffer.count, states[slot].phase == .open {
@@ -25,7 +31,7 @@ extension GatewayWorker {
         }
     }
 
-    private func upgrade(_ slot: UInt32, _ request: UpgradeRequest) {
+    func upgrade(_ slot: UInt32, _ request: UpgradeRequest) {
         guard sendRaw(slot, HandshakeResponse.switchingProtocols(for: request)) else { return }
         counters.handshakesAccepted += 1
         states.pointer(slot).pointee.phase = .open
@@ -37,6 +43,20 @@ extension GatewayWorker {
         let jitter = TimingWheel.jitter(for: slot &+ states[slot].generation, window: firstCheck)
         wheel.schedule(slot, at: now &+ firstCheck &- jitter / 2)
     }
+
+    /// Frames a client sends before its worker decided are kept (bounded) and replayed on ACCEPT.
+    private func keepEarlyBytes(_ slot: UInt32, _ bytes: UnsafeRawBufferPointer) {
+        guard (pendingUpgrades[slot]?.early.count ?? 0) + bytes.count <= Self.earlyBytesLimit else {
+            pendingUpgrades[slot] = nil
+            counters.protocolErrors += 1
+            reportClosed(slot, code: CloseCode.abnormalClosure.rawValue)
+            worker.close(id(slot), .abort)
+            return
+        }
+        pendingUpgrades[slot]?.early.append(contentsOf: bytes)
+    }
+
+    static let earlyBytesLimit = 64 << 10
 
     /// Answers a GET that is not an upgrade: /healthz for load balancers, 426 otherwise.
     private func answerPlain(_ slot: UInt32, path: String) {
@@ -54,10 +74,19 @@ extension GatewayWorker {
         finishWithoutFrames(slot)
     }
 
+    /// Answers an upgrade with an HTTP error of the application's (or the gateway's) choosing.
+    func answerHTTP(_ slot: UInt32, status: Int, body: String) {
+        sendRaw(slot, HandshakeResponse.plain(
+            status: status, reason: HTTPReason.phrase(status), contentType: "text/plain; charset=utf-8",
+            body: Array((body + "\n").utf8)
+        ))
+        finishWithoutFrames(slot)
+    }
+
     /// Closes after the HTTP answer is flushed. Writes are shut down at once, but the socket
     /// keeps reading until the client's EOF (bounded by the close timeout): closing with
     /// unread request bytes would send a reset that can destroy the answer in flight.
-    private func finishWithoutFrames(_ slot: UInt32) {
+    func finishWithoutFrames(_ slot: UInt32) {
         states.pointer(slot).pointee.phase = .closing
         worker.close(id(slot), .linger)
         wheel.schedule(slot, at: now &+ closeTicks)

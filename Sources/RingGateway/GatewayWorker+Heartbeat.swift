@@ -14,7 +14,14 @@ extension GatewayWorker {
             return
         case .handshake:
             counters.handshakeTimeouts += 1
-            worker.close(id(slot), .abort)
+            if pendingUpgrades.removeValue(forKey: slot) != nil {
+                // The worker did not decide in time: the client gets an answer, the worker CLOSED.
+                backendCounters.upgradesRefused += 1
+                reportClosed(slot, code: CloseCode.abnormalClosure.rawValue)
+                answerHTTP(slot, status: 503, body: "the application did not answer in time")
+            } else {
+                worker.close(id(slot), .abort)
+            }
         case .closing:
             counters.closeTimeouts += 1
             worker.close(id(slot), .abort)

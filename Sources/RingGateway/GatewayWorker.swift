@@ -1,5 +1,6 @@
 import CRingCore
 import RingEngine
+import RingGateProtocol
 import RingTimers
 import RingWebSocket
 import Synchronization
@@ -28,6 +29,24 @@ final class GatewayWorker: WorkerHandler {
     var paused: [UInt32] = []
     var counters = GatewayCounters()
     let published = Mutex(GatewayCounters())
+
+    // The worker link; all of it is idle (and empty) without --backend-socket.
+    let backend: BackendContext?
+    /// Links by id, as routed by this thread.
+    var linkTable: [BackendLink?]
+    var pendingUpgrades: [UInt32: PendingUpgrade] = [:]
+    /// OPEN fields of accepted connections, kept only when connections may move.
+    var openRecords: [UInt32: [UInt8]] = [:]
+    var inboxRecords = LinkWriter()
+    var hubNeedsWake = false
+    var subscriptions: SubscriberSets
+    var subscriberCountDelta: [UInt32: Int] = [:]
+    var fanouts: [FanoutJob] = []
+    var pausedForWorker: [UInt32] = []
+    var slowClients: [UInt32] = []
+    var backendCounters = BackendCounters()
+    let publishedBackend = Mutex(BackendCounters())
+    static let continueTag: UInt64 = 0x66616E6F  // "fano": more fan-out to deliver
     /// The current tick, read from the clock once per batch.
     var now: UInt32
 
@@ -41,9 +60,12 @@ final class GatewayWorker: WorkerHandler {
     let pauseAboveBytes: Int
     let resumeBelowBytes: Int
 
-    init(configuration: GatewayConfiguration, worker: Worker, tableSize: Int) {
+    init(configuration: GatewayConfiguration, worker: Worker, tableSize: Int, backend: BackendContext?) {
         self.configuration = configuration
         self.worker = worker
+        self.backend = backend
+        linkTable = backend.map { [BackendLink?](repeating: nil, count: $0.configuration.maxLinks + 1) } ?? []
+        subscriptions = SubscriberSets(tableSize: tableSize)
         states = SlotArray(count: tableSize)
         receivers = SlotArray(count: tableSize)
         now = Self.clockTick(tickMs: configuration.tickMs)
@@ -63,6 +85,7 @@ final class GatewayWorker: WorkerHandler {
     deinit {
         states.unmap()
         receivers.unmap()
+        subscriptions.release()
         for var partial in partials.values { partial.release() }
         for var partial in controlPartials.values { partial.release() }
     }
@@ -88,10 +111,21 @@ final class GatewayWorker: WorkerHandler {
                 closed(event.slot, generation: event.gen)
             case RG_EV_TICK.rawValue:
                 tick()
+            case RG_EV_MAIL.rawValue where event.arg == WorkerInbox.mailTag:
+                takeInbox()
+            case RG_EV_MAIL.rawValue where event.arg == Self.continueTag:
+                break  // the fan-out below continues
             default:
                 break
             }
         }
+        if backend != nil { finishBatch() }
+    }
+
+    /// Fan-outs go on in bounded steps; a step left over asks for another turn.
+    private func finishBatch() {
+        if continueFanouts() { _ = worker.post(tag: Self.continueTag, nil) }
+        finishBackendBatch()
     }
 
     private func opened(_ slot: UInt32, generation: UInt32) {
@@ -132,6 +166,7 @@ final class GatewayWorker: WorkerHandler {
         guard state.pointee.generation == generation, state.pointee.phase != .free else { return }
         state.pointee.phase = .free
         wheel.cancel(slot)
+        if backend != nil { detachFromBackend(slot) }
         if !handshakes.isEmpty { handshakes[slot] = nil }
         if !partials.isEmpty { partials.removeValue(forKey: slot)?.releaseAndDiscard() }
         if !controlPartials.isEmpty { controlPartials.removeValue(forKey: slot)?.releaseAndDiscard() }
@@ -141,12 +176,15 @@ final class GatewayWorker: WorkerHandler {
     private func tick() {
         _ = wheel.advance(to: now, limit: configuration.expiriesPerTick) { slot in expire(slot) }
         if !paused.isEmpty { resumeDrained() }
+        if !pausedForWorker.isEmpty { resumeForWorkers() }
+        if !slowClients.isEmpty { reportDrainedClients() }
         publishCounters()
     }
 
     /// Makes the counters visible to other threads; also called once after the worker stopped.
     func publishCounters() {
         published.withLock { $0 = counters }
+        if backend != nil { publishedBackend.withLock { $0 = backendCounters } }
     }
 
     @inline(__always)

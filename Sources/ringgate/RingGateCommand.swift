@@ -26,7 +26,7 @@ struct RingGateCommand: ParsableCommand {
     @Option(help: "How idle connections wait: recv (multishot recv) or poll (multishot poll).") var waitMode = "recv"
     @Option(help: "Send queue limit per connection, in bytes.") var sendQueueLimit: UInt32 = 1 << 20
     @Option(help: "Send-chunk memory per worker, in bytes.") var sendPool: UInt32 = 16 << 20
-    @Option(help: "What to do with a client whose send queue fills: pause (stop reading it) or close (1008).")
+    @Option(help: "What to do with a client whose send queue fills: pause (stop reading it), close (1008) or drop (the message).")
     var slowClient = "pause"
     @Option(help: "Largest message accepted, in bytes (1009 above it).") var maxMessageSize = 16 << 20
     @Option(help: "Largest HTTP request head, in bytes (431 above it).") var maxHeaderSize = 8192
@@ -43,12 +43,37 @@ struct RingGateCommand: ParsableCommand {
     @Option(help: "Slots in each worker's timing wheel (a power of two).") var wheelSlots = 4096
     @Option(help: "Seconds between stats lines on stderr (0: off).") var statsInterval = 0.0
     @Flag(help: "Do not pin workers to CPUs.") var noPin = false
+    @Option(help: "Unix socket application workers connect to (docs/PROTOCOL.md); without it the demo app serves.")
+    var backendSocket: String?
+    @Option(help: "File mode of the backend socket, octal.") var backendSocketMode = "660"
+    @Option(help: "Group owning the backend socket.") var backendSocketGroup: String?
+    @Option(help: "Routing of connections to workers: least-loaded, hash:header:NAME or hash:path:N.") var route = "least-loaded"
+    @Option(help: "With no worker connected: refuse (503) or demo (the built-in echo).") var noWorker = "refuse"
+    @Option(help: "When a worker's link fails, its connections: move (to another worker) or close (1011).")
+    var onWorkerLoss = "move"
+    @Option(help: "Request header forwarded to workers in OPEN (repeatable; replaces the default list).")
+    var backendHeader: [String] = []
+    @Option(help: "Events queued per worker before its clients are paused, in bytes.") var backendQueueLimit = 4 << 20
+    @Option(help: "Topics at most.") var maxTopics = 100_000
 
     func validate() throws {
         guard WaitMode(name: waitMode) != nil else { throw ValidationError("--wait-mode must be recv or poll (got \(waitMode))") }
         guard SlowClientPolicy(rawValue: slowClient) != nil else {
-            throw ValidationError("--slow-client must be pause or close (got \(slowClient))")
+            throw ValidationError("--slow-client must be pause, close or drop (got \(slowClient))")
         }
+        guard RoutePolicy(name: route) != nil else {
+            throw ValidationError("--route must be least-loaded, hash:header:NAME or hash:path:N (got \(route))")
+        }
+        guard NoWorkerPolicy(rawValue: noWorker) != nil else { throw ValidationError("--no-worker must be refuse or demo (got \(noWorker))") }
+        guard WorkerLossPolicy(rawValue: onWorkerLoss) != nil else {
+            throw ValidationError("--on-worker-loss must be move or close (got \(onWorkerLoss))")
+        }
+        guard let mode = UInt32(backendSocketMode, radix: 8), mode <= 0o777 else {
+            throw ValidationError("--backend-socket-mode must be an octal file mode such as 660 (got \(backendSocketMode))")
+        }
+        _ = mode
+        guard backendQueueLimit >= 64 << 10 else { throw ValidationError("--backend-queue-limit must be at least 65536 bytes") }
+        guard maxTopics >= 1 else { throw ValidationError("--max-topics must be at least 1") }
         for (name, value) in [("ping-interval", pingInterval), ("pong-timeout", pongTimeout), ("handshake-timeout", handshakeTimeout),
                               ("close-timeout", closeTimeout), ("idle-timeout", idleTimeout), ("stats-interval", statsInterval),
                               ("park-after", parkAfter)]
@@ -68,8 +93,9 @@ struct RingGateCommand: ParsableCommand {
             throw ExitCode.failure
         }
         if !gateway.notes.isEmpty { say("ringgate: \(gateway.notes)") }
+        let application = backendSocket.map { "application workers on \($0)" } ?? "demo app: echo"
         say("ringgate: listening on \(host):\(gateway.port) with \(gateway.workerCount) workers, "
-            + "\(gateway.tableSize) connections per worker; demo app: echo")
+            + "\(gateway.tableSize) connections per worker; \(application)")
         SignalWaiter.waitForTermination(statsEvery: statsInterval) {
             say("ringgate: " + StatsLine.render(gateway))
         }
@@ -103,6 +129,15 @@ struct RingGateCommand: ParsableCommand {
         config.handshakeTimeoutMs = milliseconds(handshakeTimeout)
         config.parkAfterMs = milliseconds(parkAfter)
         config.closeTimeoutMs = milliseconds(closeTimeout)
+        config.backend.socketPath = backendSocket
+        config.backend.socketMode = UInt32(backendSocketMode, radix: 8) ?? 0o660
+        config.backend.socketGroup = backendSocketGroup
+        config.backend.route = RoutePolicy(name: route) ?? .leastLoaded
+        config.backend.noWorker = NoWorkerPolicy(rawValue: noWorker) ?? .refuse
+        config.backend.onWorkerLoss = WorkerLossPolicy(rawValue: onWorkerLoss) ?? .move
+        if !backendHeader.isEmpty { config.backend.forwardedHeaders = backendHeader.map { $0.lowercased() } }
+        config.backend.linkQueueLimitBytes = backendQueueLimit
+        config.backend.maxTopics = maxTopics
         return config
     }
 

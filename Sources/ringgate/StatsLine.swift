@@ -12,6 +12,7 @@ enum StatsLine {
             "recv_enobufs=\(core.recv_enobufs)", "send_partial=\(core.send_partial)",
             "peer_resets=\(core.peer_resets)",
         ]
+        if let backend = gateway.backendCounters { parts += backend.fields.map { "\($0.0)=\($0.1)" } }
         return parts.joined(separator: " ")
     }
 }

@@ -1,0 +1,25 @@
+import RingWebSocket
+
+/// What one gateway thread needs of the worker link.
+final class BackendContext: Sendable {
+    let hub: BackendHub
+    let inbox: WorkerInbox
+    let workerIndex: Int
+
+    init(hub: BackendHub, inbox: WorkerInbox, workerIndex: Int) {
+        self.hub = hub
+        self.inbox = inbox
+        self.workerIndex = workerIndex
+    }
+
+    var configuration: BackendConfiguration { hub.configuration }
+    var directory: BackendDirectory { hub.directory }
+    var topics: TopicRegistry { hub.topics }
+}
+
+/// An upgrade waiting for a worker's ACCEPT or REJECT.
+struct PendingUpgrade {
+    var request: UpgradeRequest
+    /// Bytes the client sent behind its request (frames it pipelined), replayed on ACCEPT.
+    var early: [UInt8] = []
+}

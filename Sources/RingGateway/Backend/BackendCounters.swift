@@ -1,0 +1,58 @@
+/// Counters of the worker link, kept by the hub thread and the gateway threads.
+public struct BackendCounters: Sendable, Equatable {
+    public var linksAccepted: UInt64 = 0
+    public var linksOpen: UInt64 = 0
+    /// Links closed for a protocol error (bad length, unknown type, unknown id...).
+    public var linkProtocolErrors: UInt64 = 0
+    /// Events that were queued for a worker whose link failed.
+    public var eventsLost: UInt64 = 0
+    /// Commands naming a connection that closed meanwhile or belongs to another worker.
+    public var staleCommands: UInt64 = 0
+    /// Upgrades answered 503: no worker connected, or none decided in time.
+    public var upgradesRefused: UInt64 = 0
+    public var upgradesRejected: UInt64 = 0
+    public var connectionsMoved: UInt64 = 0
+    public var connectionsClosedOnLoss: UInt64 = 0
+    /// Clients paused because their worker's queue was full.
+    public var pausedForWorker: UInt64 = 0
+    public var publishes: UInt64 = 0
+    public var deliveries: UInt64 = 0
+    /// Messages not queued to a slow client under the `drop` policy.
+    public var deliveriesDropped: UInt64 = 0
+    public var historyGaps: UInt64 = 0
+    public var topicsRefused: UInt64 = 0
+    public var rateLimited: UInt64 = 0
+
+    public init() {}
+
+    public mutating func add(_ other: BackendCounters) {
+        linksAccepted += other.linksAccepted
+        linksOpen += other.linksOpen
+        linkProtocolErrors += other.linkProtocolErrors
+        eventsLost += other.eventsLost
+        staleCommands += other.staleCommands
+        upgradesRefused += other.upgradesRefused
+        upgradesRejected += other.upgradesRejected
+        connectionsMoved += other.connectionsMoved
+        connectionsClosedOnLoss += other.connectionsClosedOnLoss
+        pausedForWorker += other.pausedForWorker
+        publishes += other.publishes
+        deliveries += other.deliveries
+        deliveriesDropped += other.deliveriesDropped
+        historyGaps += other.historyGaps
+        topicsRefused += other.topicsRefused
+        rateLimited += other.rateLimited
+    }
+
+    public var fields: [(String, UInt64)] {
+        [
+            ("backend_links_accepted", linksAccepted), ("backend_links_open", linksOpen),
+            ("backend_protocol_errors", linkProtocolErrors), ("backend_events_lost", eventsLost),
+            ("backend_stale_commands", staleCommands), ("backend_upgrades_refused", upgradesRefused),
+            ("backend_upgrades_rejected", upgradesRejected), ("backend_moved", connectionsMoved),
+            ("backend_closed_on_loss", connectionsClosedOnLoss), ("backend_paused", pausedForWorker),
+            ("publishes", publishes), ("deliveries", deliveries), ("deliveries_dropped", deliveriesDropped),
+            ("history_gaps", historyGaps), ("topics_refused", topicsRefused), ("rate_limited", rateLimited),
+        ]
+    }
+}

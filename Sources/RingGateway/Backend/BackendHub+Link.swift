@@ -1,0 +1,130 @@
+import RingGateProtocol
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension BackendHub {
+    /// Reads what the worker sent and dispatches every whole frame.
+    func readCommands(_ hub: HubLink) {
+        var chunk = 0
+        while !hub.failed && chunk < 16 {  // bounded per turn, so one busy worker cannot starve others
+            chunk += 1
+            let count = read(hub.link.fd, scratch.baseAddress, scratch.count)
+            if count > 0 { hub.input.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[..<count])) }
+            if count == 0 {
+                fail(hub, reason: "the worker closed its link")
+                return
+            }
+            if count < 0 {
+                if errno == EAGAIN || errno == EINTR { return }
+                fail(hub, reason: "read failed: \(String(cString: strerror(errno)))")
+                return
+            }
+            parseFrames(hub)
+            if count < scratch.count { return }
+        }
+    }
+
+    private func parseFrames(_ hub: HubLink) {
+        var consumed = 0
+        let outcome: (code: LinkErrorCode, detail: String)? = hub.input.withUnsafeBytes { raw in
+            while consumed < raw.count {
+                switch LinkFrameScan.next(in: UnsafeRawBufferPointer(rebasing: raw[consumed...]), maxFrame: UInt32(hub.maxFrame)) {
+                case .needMore:
+                    return nil
+                case .invalidLength(let length):
+                    return (.frameTooLarge, "frame length \(length) outside 1...\(hub.maxFrame)")
+                case .frame(let type, let body, let size):
+                    consumed += size
+                    if let error = dispatch(hub, type: type, body: body) { return error }
+                }
+            }
+            return nil
+        }
+        hub.input.removeFirst(consumed)
+        if let outcome { protocolError(hub, outcome.code, outcome.detail) }
+    }
+
+    /// Sends ERROR (best effort) and closes the link.
+    func protocolError(_ hub: HubLink, _ code: LinkErrorCode, _ detail: String) {
+        counters.linkProtocolErrors += 1
+        var writer = LinkWriter()
+        writer.begin(LinkEvent.error.rawValue)
+        writer.u16(code.rawValue)
+        writer.raw(detail)
+        writer.end()
+        // Behind whatever events are still unwritten, so the worker sees them first.
+        flush(hub)
+        if !hub.wantsWrite { _ = writer.bytes.withUnsafeBytes { write(hub.link.fd, $0.baseAddress, $0.count) } }
+        fail(hub, reason: "protocol error \(code.rawValue): \(detail)")
+    }
+
+    /// Writes queued events until the socket is full.
+    func flush(_ hub: HubLink) {
+        while !hub.failed {
+            if hub.outputOffset == hub.output.count {
+                hub.output.reset()
+                hub.outputOffset = 0
+                hub.link.outbox.withLock { swap(&$0, &hub.output) }
+                if hub.output.isEmpty { break }
+            }
+            let written = hub.output.bytes.withUnsafeBytes { raw in
+                write(hub.link.fd, raw.baseAddress! + hub.outputOffset, raw.count - hub.outputOffset)
+            }
+            if written < 0 {
+                if errno == EAGAIN || errno == EINTR { break }
+                fail(hub, reason: "write failed: \(String(cString: strerror(errno)))")
+                return
+            }
+            hub.outputOffset += written
+            hub.link.queuedBytes.subtract(written, ordering: .relaxed)
+        }
+        hub.wantsWrite = hub.outputOffset < hub.output.count
+        let queued = hub.link.queuedBytes.load(ordering: .relaxed)
+        if queued > configuration.linkQueueLimitBytes {
+            hub.link.congested.store(true, ordering: .relaxed)
+        } else if queued < configuration.linkQueueLimitBytes / 2 {
+            hub.link.congested.store(false, ordering: .relaxed)
+        }
+    }
+
+    /// Closes the link, counts what it still held for the worker, and tells every
+    /// gateway thread, which moves or closes the link's connections.
+    func fail(_ hub: HubLink, reason: String, lostIsExpected: Bool = false) {
+        guard !hub.failed else { return }
+        hub.failed = true
+        hub.link.alive.store(false, ordering: .releasing)
+        directory.remove(hub.link)
+        close(hub.link.fd)
+        let unwritten = hub.link.outbox.withLock { outbox in
+            let taken = outbox.bytes
+            outbox.reset()
+            return taken
+        }
+        var lost = Self.countMessages(hub.output.bytes, from: hub.outputOffset)
+        lost += Self.countMessages(unwritten, from: 0)
+        counters.eventsLost += UInt64(lost)
+        let name = hub.link.name.withLock { $0 }
+        GatewayLog.say("backend: link \(hub.link.id) (\(name.isEmpty ? "no hello" : name)) closed: \(reason); "
+            + "\(hub.link.connections.load(ordering: .relaxed)) connections, \(lost) undelivered events")
+        guard !lostIsExpected else { return }
+        for index in batches.indices {
+            batches[index].begin(InboxRecord.linkDown.rawValue)
+            batches[index].u16(hub.link.id)
+            batches[index].end()
+        }
+    }
+
+    /// MESSAGE events in a run of frames (a partial frame at the start counts as one).
+    static func countMessages(_ bytes: [UInt8], from offset: Int) -> Int {
+        var position = offset
+        var count = 0
+        while position + 5 <= bytes.count {
+            let length = Int(bytes[position]) | Int(bytes[position + 1]) << 8 | Int(bytes[position + 2]) << 16 | Int(bytes[position + 3]) << 24
+            if bytes[position + 4] == LinkEvent.message.rawValue { count += 1 }
+            position += 4 + max(1, length)
+        }
+        return count
+    }
+}

@@ -1,0 +1,38 @@
+import RingGateProtocol
+import Synchronization
+
+/// One application worker's link, shared by the hub (which owns the socket)
+/// and the gateway threads (which queue events for it and route to it).
+final class BackendLink: Sendable {
+    /// Small and reused round-robin, so gateway threads can index a table by it.
+    let id: UInt16
+    let fd: Int32
+    /// The worker's name from its HELLO; routing hashes it.
+    let name: Mutex<String> = Mutex("")
+    /// Events waiting for the hub to write them.
+    let outbox = Mutex(LinkWriter(capacity: 64 << 10))
+    /// Bytes in `outbox` plus those the hub holds but has not written.
+    let queuedBytes = Atomic<Int>(0)
+    /// Past the queue limit: gateway threads pause clients routed here.
+    let congested = Atomic<Bool>(false)
+    /// Connections routed here and not yet closed.
+    let connections = Atomic<Int>(0)
+    /// False once the link failed; gateway threads stop routing and forwarding.
+    let alive = Atomic<Bool>(true)
+
+    init(id: UInt16, fd: Int32) {
+        self.id = id
+        self.fd = fd
+    }
+
+    /// Appends one event built by `write`; the hub is woken by the caller once per batch.
+    @inline(__always)
+    func queue(_ write: (inout LinkWriter) -> Void) {
+        let added = outbox.withLock { writer in
+            let before = writer.count
+            write(&writer)
+            return writer.count - before
+        }
+        queuedBytes.add(added, ordering: .relaxed)
+    }
+}

@@ -1,0 +1,90 @@
+import RingEngine
+import RingGateProtocol
+import Synchronization
+
+/// A fan-out in progress on this thread: a topic's list (or every connection)
+/// walked a bounded number of recipients per loop turn.
+struct FanoutJob {
+    /// 0 for a broadcast to every connection.
+    let topic: UInt32
+    let frame: SharedFrame
+    var cursor = 0
+    let end: Int
+}
+
+extension GatewayWorker {
+    /// Subscribes `slot`, first replaying what it missed since `since` (up to the
+    /// publish the hub had numbered when it queued this command, so nothing comes twice).
+    func subscribe(_ slot: UInt32, topic topicID: UInt32, since: UInt64?, upTo: UInt64) {
+        guard let backend else { return }
+        if let since, let topic = backend.topics.topic(id: topicID) {
+            let nowMs = BackendHub.monotonicMs()
+            let missed = topic.history.withLock { $0.missed(since: since, upTo: upTo, nowMs: nowMs) }
+            if let missed {
+                for frame in missed { sendShared(slot, frame) }
+            } else {
+                backendCounters.historyGaps += 1
+                queueGap(slot, topic: topic, since: since)
+            }
+        }
+        if subscriptions.subscribe(slot, to: topicID) { subscriberCountDelta[topicID, default: 0] += 1 }
+    }
+
+    private func queueGap(_ slot: UInt32, topic: Topic, since: UInt64) {
+        guard let link = routedLink(slot), link.alive.load(ordering: .relaxed) else { return }
+        let conn = linkConnectionID(slot)
+        let evicted = topic.history.withLock { $0.evictedUpTo }
+        link.queue { writer in
+            writer.begin(LinkEvent.gap.rawValue)
+            writer.u64(conn)
+            writer.u64(since)
+            writer.u64(evicted)
+            writer.str16(topic.name)
+            writer.end()
+        }
+        hubNeedsWake = true
+    }
+
+    func startFanout(topic: UInt32, _ frame: SharedFrame) {
+        let end = topic == 0 ? states.count : subscriptions.beginFanout(topic)
+        guard end > 0 else { return }
+        fanouts.append(FanoutJob(topic: topic, frame: frame, end: end))
+    }
+
+    /// Delivers up to the configured batch of fan-out sends; true when work remains.
+    func continueFanouts() -> Bool {
+        guard !fanouts.isEmpty, let backend else { return false }
+        var budget = backend.configuration.fanoutBatch
+        while budget > 0, !fanouts.isEmpty {
+            var job = fanouts[0]
+            let stop = min(job.end, job.cursor + budget)
+            let bytes = UnsafeRawBufferPointer(job.frame.bytes)
+            while job.cursor < stop {
+                let slot = job.topic == 0 ? UInt32(job.cursor) : subscriptions.slot(job.topic, at: job.cursor)
+                job.cursor += 1
+                guard slot != SubscriberSets.removed else { continue }
+                let state = states[slot]
+                guard state.phase == .open, !state.flags.contains(.closeSent) else { continue }
+                if sendEncoded(slot, bytes, payloadCount: job.frame.payloadCount) {
+                    backendCounters.deliveries += 1
+                    if state.link != 0 { noteQueueDepth(slot) }
+                }
+            }
+            budget -= stop - (fanouts[0].cursor)
+            if job.cursor >= job.end {
+                if job.topic != 0 { subscriptions.endFanout(job.topic) }
+                fanouts.removeFirst()
+            } else {
+                fanouts[0] = job
+            }
+        }
+        return !fanouts.isEmpty
+    }
+
+    /// Sends a frame kept in topic history.
+    func sendShared(_ slot: UInt32, _ frame: SharedFrame) {
+        if sendEncoded(slot, UnsafeRawBufferPointer(frame.bytes), payloadCount: frame.payloadCount) {
+            backendCounters.deliveries += 1
+        }
+    }
+}
