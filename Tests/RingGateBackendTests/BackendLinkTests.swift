@@ -1,0 +1,116 @@
+@testable import RingGateBackend
+import Testing
+
+/// A real link over a Unix socket against a scripted gateway.
+@Suite struct BackendLinkTests {
+    static let hello = ProtocolExampleTests.gatewayHello
+    static let conn = ProtocolExampleTests.conn
+
+    /// Connects a worker named "echo1" and checks the HELLO it sends.
+    func connect(_ gateway: FakeGateway) async throws -> BackendLink {
+        async let link = BackendLink.connect(path: gateway.path, name: "echo1")
+        let workerHello = await onThread {
+            gateway.acceptWorker()
+            gateway.write(Self.hello)
+            return gateway.readFrame()
+        }
+        #expect(workerHello?.0 == LinkCommand.hello.rawValue)
+        #expect(workerHello?.1 == hex("0100 0500 6563686f31"))
+        return try await link
+    }
+
+    @Test func exampleExchangeRunsOverTheSocket() async throws {
+        let gateway = FakeGateway()
+        let link = try await connect(gateway)
+        #expect(link.gateway.gatewayID == "gw1")
+        // Both events in one write, the second split from the first mid-field.
+        let events = ProtocolExampleTests.open + ProtocolExampleTests.message
+        await onThread { gateway.write(Array(events[..<20])) }
+        await onThread { gateway.write(Array(events[20...])) }
+        var iterator = link.events.makeAsyncIterator()
+        guard case .open(let request) = await iterator.next() else { Issue.record("no OPEN"); return }
+        #expect(request.needsDecision && request.queryValue("room") == "1")
+        try await link.accept(request.conn)
+        #expect(await iterator.next() == .message(Self.conn, .text("hi")))
+        try await link.send(Self.conn, text: "hello")
+        try await link.close(Self.conn)
+        let commands = await onThread { (0..<3).compactMap { _ in gateway.readFrame() } }
+        #expect(commands.map { [$0.0] + $0.1 } == [
+            hex("82 2a00000001000000 0000"), hex("84 2a00000001000000 01 68656c6c6f"), hex("85 2a00000001000000 e803"),
+        ])
+        await onThread { gateway.write(ProtocolExampleTests.closed) }
+        #expect(await iterator.next() == .closed(Self.conn, code: 1000, reason: ""))
+        await onThread { gateway.closeLink() }
+        #expect(await iterator.next() == nil)
+        await #expect(throws: BackendLinkError.self) { try await link.send(Self.conn, text: "late") }
+    }
+
+    @Test func presenceAssemblesPartsByRequest() async throws {
+        let gateway = FakeGateway()
+        let link = try await connect(gateway)
+        async let answer = link.presence(topic: "t", offset: 1, limit: 3)
+        let request = await onThread { gateway.readFrame() }
+        #expect(request?.0 == LinkCommand.presence.rawValue)
+        let id = Array(request?.1.prefix(4) ?? [])
+        // total 5, offset 1, limit 3: ids 7 and 8 in one part, 9 in the next.
+        await onThread {
+            gateway.write(hex("22000000 07") + id + hex("05000000 01000000 02000000 0700000000000000 0800000000000000 74"))
+            gateway.write(hex("1a000000 07") + id + hex("05000000 03000000 01000000 0900000000000000 74"))
+        }
+        let presence = try await answer
+        #expect(presence == Presence(topic: "t", total: 5, offset: 1, connections: [7, 8, 9].map(ConnectionID.init)))
+    }
+
+    @Test func gatewayErrorEndsTheEventsWithFailed() async throws {
+        let gateway = FakeGateway()
+        let link = try await connect(gateway)
+        await onThread { gateway.write(hex("0f000000 08 0500 756e6b6e6f776e20636f6e6e")) }
+        var iterator = link.events.makeAsyncIterator()
+        #expect(await iterator.next() == .failed(.gateway(code: 5, message: "unknown conn")))
+        #expect(await iterator.next() == nil)
+        await #expect(throws: BackendLinkError.gateway(code: 5, message: "unknown conn")) {
+            try await link.presence(topic: "t")
+        }
+    }
+
+    @Test func garbageFromTheGatewayEndsTheLink() async throws {
+        let gateway = FakeGateway()
+        let link = try await connect(gateway)
+        await onThread { gateway.write(hex("ffffffff 03")) }
+        var iterator = link.events.makeAsyncIterator()
+        let event = await iterator.next()
+        guard case .failed(.protocolViolation) = event else { Issue.record("got \(String(describing: event))"); return }
+        #expect(await onThread { gateway.readFrame() } == nil, "the worker closes its side")
+    }
+
+    @Test func disconnectFlushesCommandsThenEndsTheEvents() async throws {
+        let gateway = FakeGateway()
+        let link = try await connect(gateway)
+        for index in 0..<1000 { try await link.publish(topic: "t", text: "message \(index)") }
+        link.disconnect()
+        let count = await onThread {
+            var count = 0
+            while gateway.readFrame() != nil { count += 1 }
+            gateway.closeLink()
+            return count
+        }
+        #expect(count == 1000)
+        for await _ in link.events {}
+    }
+
+    @Test func handshakeRefusesAnotherVersion() async throws {
+        let gateway = FakeGateway()
+        let link = Task { try await BackendLink.connect(path: gateway.path, name: "w") }
+        await onThread {
+            gateway.acceptWorker()
+            gateway.write(hex("12000000 01  0200 0000 40000001 01000000 0300 677731"))
+        }
+        await #expect(throws: BackendLinkError.self) { _ = try await link.value }
+    }
+
+    @Test func connectingWhereNoGatewayListensFails() async {
+        await #expect(throws: BackendLinkError.connectFailed(errno: 2)) {
+            _ = try await BackendLink.connect(path: "/tmp/ringgate-no-such-socket", name: "w")
+        }
+    }
+}
