@@ -36,12 +36,12 @@ public struct Header: Sendable, Equatable {
     }
 }
 
-/// A subscriber list, or one part of it, as PRESENCE carries it.
+/// Who is subscribed to a topic, as PRESENCE carries it.
 public struct Presence: Sendable, Equatable {
     public let topic: String
     /// The topic's subscriber count when the gateway answered.
     public let total: Int
-    /// Position of `connections.first` in the gateway's list.
+    /// Position of `connections.first` in the topic's subscriber list.
     public let offset: Int
     public let connections: [ConnectionID]
 

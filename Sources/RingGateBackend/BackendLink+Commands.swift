@@ -98,14 +98,14 @@ extension BackendLink {
         }
     }
 
-    /// Asks who is subscribed to `topic`: the subscriber count, and at most `limit` ids from
-    /// `offset` on, assembled from however many PRESENCE parts the gateway answers with.
+    /// Asks who is subscribed to `topic`: the subscriber count over the whole gateway, and at
+    /// most `limit` ids from `offset` on (an unknown topic has `total` 0).
     public func presence(topic: String, offset: Int = 0, limit: Int = Int(UInt32.max)) async throws(BackendLinkError) -> Presence {
         try checkTopic(topic)
         guard let offset32 = UInt32(exactly: offset), let limit32 = UInt32(exactly: min(limit, Int(UInt32.max))) else {
             throw .invalidArgument("offset and limit must be 0...\(UInt32.max)")
         }
-        let request = try presenceRequests.register(offset: offset, limit: Int(limit32))
+        let request = try presenceRequests.register()
         do {
             try await commands.enqueue {
                 WorkerCommands.presence(&$0, request: request, topic: topic, offset: offset32, limit: limit32)

@@ -92,7 +92,7 @@ public final class BackendLink: Sendable {
             case .event(let event):
                 channel.push(event)
             case .presence(let request, let part):
-                if !presenceRequests.deliver(request: request, part: part) {
+                if !presenceRequests.deliver(request: request, answer: part) {
                     channel.push(.presence(part, request: request))
                 }
             case .error(let code, let message):

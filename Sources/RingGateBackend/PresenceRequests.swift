@@ -1,15 +1,11 @@
 import Synchronization
 
-/// PRESENCE questions in flight, by request id. The gateway may answer one question in several
-/// parts; the answer is complete once the parts list every id from the asked offset, up to the
-/// asked limit, of the `total` the first part announced.
+/// PRESENCE questions in flight, by request id; the gateway answers each with exactly one
+/// PRESENCE event carrying the same id, in whatever order it answers several.
 final class PresenceRequests: Sendable {
     private struct Pending {
-        let offset: Int
-        let limit: Int
         var continuation: CheckedContinuation<Result<Presence, BackendLinkError>, Never>?
-        var first: Presence?
-        var connections: [ConnectionID] = []
+        /// An answer that came before its asker started waiting.
         var answer: Result<Presence, BackendLinkError>?
     }
 
@@ -21,13 +17,13 @@ final class PresenceRequests: Sendable {
 
     private let state = Mutex(State())
 
-    /// Reserves a request id for a question about `limit` ids from `offset`.
-    func register(offset: Int, limit: Int) throws(BackendLinkError) -> UInt32 {
+    /// Reserves a request id.
+    func register() throws(BackendLinkError) -> UInt32 {
         let result: Result<UInt32, BackendLinkError> = state.withLock { state in
             if let failure = state.failure { return .failure(failure) }
             let request = state.nextRequest
             state.nextRequest = state.nextRequest &+ 1 == 0 ? 1 : state.nextRequest &+ 1
-            state.pending[request] = Pending(offset: offset, limit: limit)
+            state.pending[request] = Pending()
             return .success(request)
         }
         return try result.get()
@@ -56,29 +52,19 @@ final class PresenceRequests: Sendable {
         _ = state.withLock { $0.pending.removeValue(forKey: request) }
     }
 
-    /// Reader thread: adds a part. False when nobody asked for `request`.
-    func deliver(request: UInt32, part: Presence) -> Bool {
-        let (known, waiter, answer) = state.withLock { state -> (Bool, CheckedContinuation<Result<Presence, BackendLinkError>, Never>?, Result<Presence, BackendLinkError>?) in
-            guard var entry = state.pending[request] else { return (false, nil, nil) }
-            let first = entry.first ?? part
-            entry.first = first
-            entry.connections += part.connections
-            let expected = min(entry.limit, max(0, first.total - entry.offset))
-            guard entry.connections.count >= expected else {
+    /// Reader thread: hands `answer` to its asker. False when nobody asked for `request`.
+    func deliver(request: UInt32, answer: Presence) -> Bool {
+        let (known, waiter) = state.withLock { state -> (Bool, CheckedContinuation<Result<Presence, BackendLinkError>, Never>?) in
+            guard var entry = state.pending[request] else { return (false, nil) }
+            guard let waiter = entry.continuation else {
+                entry.answer = .success(answer)
                 state.pending[request] = entry
-                return (true, nil, nil)
+                return (true, nil)
             }
-            let answer = Result<Presence, BackendLinkError>.success(
-                Presence(topic: first.topic, total: first.total, offset: entry.offset, connections: entry.connections))
-            if let waiter = entry.continuation {
-                state.pending[request] = nil
-                return (true, waiter, answer)
-            }
-            entry.answer = answer
-            state.pending[request] = entry
-            return (true, nil, nil)
+            state.pending[request] = nil
+            return (true, waiter)
         }
-        if let waiter, let answer { waiter.resume(returning: answer) }
+        waiter?.resume(returning: .success(answer))
         return known
     }
 

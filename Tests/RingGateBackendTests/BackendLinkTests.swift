@@ -45,20 +45,26 @@ import Testing
         await #expect(throws: BackendLinkError.self) { try await link.send(Self.conn, text: "late") }
     }
 
-    @Test func presenceAssemblesPartsByRequest() async throws {
+    @Test func presenceAnswersFindTheirAskerByRequest() async throws {
         let gateway = FakeGateway()
         let link = try await connect(gateway)
-        async let answer = link.presence(topic: "t", offset: 1, limit: 3)
-        let request = await onThread { gateway.readFrame() }
-        #expect(request?.0 == LinkCommand.presence.rawValue)
-        let id = Array(request?.1.prefix(4) ?? [])
-        // total 5, offset 1, limit 3: ids 7 and 8 in one part, 9 in the next.
+        async let first = link.presence(topic: "a", offset: 1, limit: 2)
+        async let second = link.presence(topic: "b")
+        let requests = await onThread { [gateway.readFrame(), gateway.readFrame()] }
+        #expect(requests.map { $0?.0 } == [LinkCommand.presence.rawValue, LinkCommand.presence.rawValue])
+        let ids = requests.map { (Array($0?.1.prefix(4) ?? []), $0?.1.last) }
+        let idOfA = ids.first { $0.1 == UInt8(ascii: "a") }!.0
+        let idOfB = ids.first { $0.1 == UInt8(ascii: "b") }!.0
+        // Answered in the other order; a request nobody asked goes to the events.
         await onThread {
-            gateway.write(hex("22000000 07") + id + hex("05000000 01000000 02000000 0700000000000000 0800000000000000 74"))
-            gateway.write(hex("1a000000 07") + id + hex("05000000 03000000 01000000 0900000000000000 74"))
+            gateway.write(hex("12000000 07") + idOfB + hex("00000000 00000000 00000000 62"))
+            gateway.write(hex("22000000 07") + idOfA + hex("05000000 01000000 02000000 0700000000000000 0800000000000000 61"))
+            gateway.write(hex("12000000 07 ffffff7f 00000000 00000000 00000000 63"))
         }
-        let presence = try await answer
-        #expect(presence == Presence(topic: "t", total: 5, offset: 1, connections: [7, 8, 9].map(ConnectionID.init)))
+        #expect(try await first == Presence(topic: "a", total: 5, offset: 1, connections: [7, 8].map(ConnectionID.init)))
+        #expect(try await second == Presence(topic: "b", total: 0, offset: 0, connections: []))
+        var iterator = link.events.makeAsyncIterator()
+        #expect(await iterator.next() == .presence(Presence(topic: "c", total: 0, offset: 0, connections: []), request: 0x7fff_ffff))
     }
 
     @Test func gatewayErrorEndsTheEventsWithFailed() async throws {
