@@ -40,10 +40,10 @@ def socket_path():
     return os.path.join(tempfile.mkdtemp(prefix="ringgate-backend-"), "link.sock")
 
 
-def start_backend_gateway(gateway, *args):
-    """A gateway taking workers on a fresh socket; returns (gateway, socket path)."""
+def start_backend_gateway(gateway, *args, threads=1):
+    """A gateway with `threads` rings taking workers on a fresh socket; returns (gateway, socket path)."""
     path = socket_path()
-    return gateway("--workers", "1", "--backend-socket", path, *args), path
+    return gateway("--workers", str(threads), "--backend-socket", path, *args), path
 
 
 class Worker:
