@@ -1,0 +1,116 @@
+"""A worker killed mid-stream: under `--on-worker-loss close` its clients see 1011 and the
+other worker's clients carry on; under `move` its clients carry on through the other worker."""
+
+import asyncio
+
+import pytest
+from websockets.exceptions import ConnectionClosed
+
+from test_backend_support import open_client, run, start_backend_gateway, wait_for_links, workers  # noqa: F401
+
+CLIENTS = 6
+
+
+async def tag_of(ws, text):
+    await ws.send(text)
+    tag, _, echoed = (await asyncio.wait_for(ws.recv(), 10)).partition(": ")
+    assert echoed == text
+    return tag
+
+
+async def stream(ws, stop):
+    """Sends messages without waiting for each answer, and reads the answers, until `stop` is set
+    or the connection closes. Reading matters: a client that stops reading never sees the close
+    frame behind its unread messages. Returns the tags that answered."""
+    tags = []
+
+    async def read():
+        try:
+            while True:
+                tags.append((await ws.recv()).partition(": ")[0])
+        except ConnectionClosed:
+            pass
+
+    reader = asyncio.ensure_future(read())
+    sent = 0
+    try:
+        while not stop.is_set():
+            await ws.send(f"stream {sent}")
+            sent += 1
+            await asyncio.sleep(0.002)
+    except ConnectionClosed:
+        pass
+    await asyncio.sleep(0.3)  # answers still on their way
+    reader.cancel()
+    return tags
+
+
+def start_pair(gateway, workers, sdk, policy):
+    server, path = start_backend_gateway(gateway, "--on-worker-loss", policy, "--route", "least-loaded", threads=2)
+    doomed = workers(sdk, "echo", path, "--tag", "A")
+    workers(sdk, "echo", path, "--tag", "B")
+    wait_for_links(server, 2)
+    return server, doomed
+
+
+async def open_tagged(port):
+    """CLIENTS connections, by the tag of the worker that answers them."""
+    tagged = {"A": [], "B": []}
+    for index in range(CLIENTS):
+        ws = await open_client(port)
+        tagged[await tag_of(ws, f"hello {index}")].append(ws)
+    assert len(tagged["A"]) == len(tagged["B"]) == CLIENTS // 2
+    return tagged
+
+
+@pytest.mark.parametrize("sdk", ["swift", "python"])
+def test_close_policy_closes_the_lost_workers_clients_with_1011(gateway, workers, sdk):
+    server, doomed = start_pair(gateway, workers, sdk, "close")
+
+    async def scenario():
+        tagged = await open_tagged(server.port)
+        stop = asyncio.Event()
+        streams = [asyncio.ensure_future(stream(ws, stop)) for ws in tagged["A"] + tagged["B"]]
+        await asyncio.sleep(0.3)
+        doomed.kill()
+        for ws in tagged["A"]:
+            await asyncio.wait_for(ws.wait_closed(), 10)
+            assert ws.close_code == 1011
+        stop.set()
+        answered = await asyncio.gather(*streams)
+        for ws, tags in zip(tagged["B"], answered[len(tagged["A"]):]):
+            assert tags and set(tags) == {"B"}
+            assert await tag_of(ws, "still here") == "B"
+            await ws.close()
+
+    run(scenario())
+    stats = server.stop(until=lambda s: s["open"] == 0)
+    assert stats["backend_closed_on_loss"] == CLIENTS // 2
+
+
+@pytest.mark.parametrize("sdk", ["swift", "python"])
+def test_move_policy_keeps_the_lost_workers_clients_working(gateway, workers, sdk):
+    server, doomed = start_pair(gateway, workers, sdk, "move")
+
+    async def scenario():
+        tagged = await open_tagged(server.port)
+        stop = asyncio.Event()
+        streams = [asyncio.ensure_future(stream(ws, stop)) for ws in tagged["A"]]
+        await asyncio.sleep(0.3)
+        doomed.kill()
+        await asyncio.sleep(1.0)  # the stream goes on across the move
+        stop.set()
+        answered = await asyncio.gather(*streams)
+        for ws, tags in zip(tagged["A"], answered):
+            # A answered before the kill, B after; messages in flight to A at the kill may be lost.
+            assert tags[0] == "A" and tags[-1] == "B", tags
+            assert tags == sorted(tags), "an answer from A after one from B"
+            assert ws.close_code is None
+            assert await tag_of(ws, "moved?") == "B"
+        for ws in tagged["A"] + tagged["B"]:
+            await ws.close()
+
+    run(scenario())
+    stats = server.stop(until=lambda s: s["open"] == 0)
+    assert stats["backend_moved"] == CLIENTS // 2
+    assert stats["backend_closed_on_loss"] == 0
