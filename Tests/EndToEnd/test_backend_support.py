@@ -9,6 +9,7 @@ clients/python/examples. Every worker is stopped by its own PID when the test en
 import asyncio
 import os
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
@@ -143,3 +144,47 @@ async def open_client(port, path="/", **kwargs):
 async def echo(ws, text):
     await ws.send(text)
     return await asyncio.wait_for(ws.recv(), 10)
+
+
+class RawWorker:
+    """A worker on a plain blocking socket, for misbehaving on purpose: frames are built by hand
+    from docs/PROTOCOL.md, so nothing here trusts the SDKs."""
+
+    def __init__(self, path, hello=True, name="raw"):
+        import socket
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(10)
+        self.sock.connect(path)
+        self.buffer = b""
+        kind, body = self.read_frame()
+        assert kind == 0x01, f"expected HELLO, got type {kind}"
+        if hello:
+            self.send_frame(0x81, struct.pack("<H", 1) + struct.pack("<H", len(name)) + name.encode())
+
+    def send_frame(self, kind, body=b""):
+        self.sock.sendall(struct.pack("<IB", len(body) + 1, kind) + body)
+
+    def read_frame(self):
+        """(type, body) of the next frame, or None when the gateway closed the link."""
+        while True:
+            if len(self.buffer) >= 4:
+                (length,) = struct.unpack_from("<I", self.buffer)
+                if len(self.buffer) >= 4 + length:
+                    kind, body = self.buffer[4], self.buffer[5:4 + length]
+                    self.buffer = self.buffer[4 + length:]
+                    return kind, body
+            data = self.sock.recv(1 << 16)
+            if not data:
+                return None
+            self.buffer += data
+
+    def close(self):
+        self.sock.close()
+
+
+def vm_rss_kib(pid):
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS")
