@@ -38,6 +38,10 @@ public struct GatewayConfiguration: Sendable {
     /// Expiries handled per tick at most; the rest wait for the next tick.
     public var expiriesPerTick = 50_000
     public var slowClientPolicy = SlowClientPolicy.pause
+    /// Data messages a client may send per second; 0 for no limit. Past it: close 1008.
+    public var rateLimitMessages: UInt32 = 0
+    /// Payload bytes a client may send per second; 0 for no limit. Past it: close 1008.
+    public var rateLimitBytes: UInt32 = 0
 
     public init() {}
 

@@ -22,6 +22,8 @@ public struct GatewayCounters: Sendable, Equatable {
     public var pausedForBackpressure: UInt64 = 0
     /// Times an idle connection was parked (poll instead of an armed recv).
     public var parked: UInt64 = 0
+    /// Clients closed with 1008 for sending faster than the configured rate.
+    public var rateLimited: UInt64 = 0
     public var openConnections: UInt64 = 0
 
     public init() {}
@@ -46,6 +48,7 @@ public struct GatewayCounters: Sendable, Equatable {
         sendQueueOverflows += other.sendQueueOverflows
         pausedForBackpressure += other.pausedForBackpressure
         parked += other.parked
+        rateLimited += other.rateLimited
         openConnections += other.openConnections
     }
 
@@ -59,7 +62,7 @@ public struct GatewayCounters: Sendable, Equatable {
             ("protocol_errors", protocolErrors), ("closed_by_client", closedByClient),
             ("handshake_timeouts", handshakeTimeouts), ("pong_timeouts", pongTimeouts),
             ("idle_timeouts", idleTimeouts), ("close_timeouts", closeTimeouts),
-            ("send_queue_overflows", sendQueueOverflows), ("paused_backpressure", pausedForBackpressure), ("parked", parked),
+            ("send_queue_overflows", sendQueueOverflows), ("paused_backpressure", pausedForBackpressure), ("parked", parked), ("rate_limited", rateLimited),
         ]
     }
 }

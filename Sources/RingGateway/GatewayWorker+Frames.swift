@@ -166,6 +166,7 @@ struct FrameSink: FrameHandler {
         owner.counters.bytesIn += UInt64(payload.count)
         owner.states.pointer(slot).pointee.lastMessageTick = owner.now
         guard owner.states[slot].phase == .open else { return }
+        if owner.rates != nil, !owner.withinRate(slot, bytes: payload.count) { return }
         if owner.states[slot].link != 0 {
             if let link = owner.routedLink(slot) { owner.forwardMessage(slot, link, kind, payload) }
             return

@@ -18,6 +18,8 @@ final class GatewayWorker: WorkerHandler {
     let worker: Worker
     let states: SlotArray<ConnectionState>
     let receivers: SlotArray<FrameReceiver>
+    /// Per-connection rate windows; mapped only when a rate limit is configured.
+    let rates: SlotArray<RateWindow>?
     let wheel: TimingWheel
     let application: EchoApplication
     /// Request heads that arrived in pieces, by slot; empty in the common case.
@@ -68,6 +70,7 @@ final class GatewayWorker: WorkerHandler {
         subscriptions = SubscriberSets(tableSize: tableSize)
         states = SlotArray(count: tableSize)
         receivers = SlotArray(count: tableSize)
+        rates = configuration.rateLimitMessages > 0 || configuration.rateLimitBytes > 0 ? SlotArray(count: tableSize) : nil
         now = Self.clockTick(tickMs: configuration.tickMs)
         wheel = TimingWheel(capacity: tableSize, slotCount: configuration.wheelSlots, startTick: now)
         application = EchoApplication()
@@ -85,6 +88,7 @@ final class GatewayWorker: WorkerHandler {
     deinit {
         states.unmap()
         receivers.unmap()
+        rates?.unmap()
         subscriptions.release()
         for var partial in partials.values { partial.release() }
         for var partial in controlPartials.values { partial.release() }
@@ -133,6 +137,7 @@ final class GatewayWorker: WorkerHandler {
             generation: generation, lastSeenTick: now, lastMessageTick: now, phase: .handshake, flags: []
         )
         wheel.schedule(slot, at: now &+ handshakeTicks)
+        rates?[slot] = RateWindow(windowStart: 0, messages: 0, bytes: 0)
         counters.openConnections += 1
     }
 

@@ -55,6 +55,10 @@ struct RingGateCommand: ParsableCommand {
     var backendHeader: [String] = []
     @Option(help: "Events queued per worker before its clients are paused, in bytes.") var backendQueueLimit = 4 << 20
     @Option(help: "Topics at most.") var maxTopics = 100_000
+    @Option(help: "Fan-out deliveries per loop turn and thread, so a big broadcast interleaves with other work.")
+    var fanoutBatch = 4096
+    @Option(help: "Messages per second a client may send (0: no limit); past it, close 1008.") var rateLimitMessages: UInt32 = 0
+    @Option(help: "Payload bytes per second a client may send (0: no limit); past it, close 1008.") var rateLimitBytes: UInt32 = 0
 
     func validate() throws {
         guard WaitMode(name: waitMode) != nil else { throw ValidationError("--wait-mode must be recv or poll (got \(waitMode))") }
@@ -73,6 +77,7 @@ struct RingGateCommand: ParsableCommand {
         }
         _ = mode
         guard backendQueueLimit >= 64 << 10 else { throw ValidationError("--backend-queue-limit must be at least 65536 bytes") }
+        guard fanoutBatch >= 1 else { throw ValidationError("--fanout-batch must be at least 1") }
         guard maxTopics >= 1 else { throw ValidationError("--max-topics must be at least 1") }
         for (name, value) in [("ping-interval", pingInterval), ("pong-timeout", pongTimeout), ("handshake-timeout", handshakeTimeout),
                               ("close-timeout", closeTimeout), ("idle-timeout", idleTimeout), ("stats-interval", statsInterval),
@@ -138,6 +143,9 @@ struct RingGateCommand: ParsableCommand {
         if !backendHeader.isEmpty { config.backend.forwardedHeaders = backendHeader.map { $0.lowercased() } }
         config.backend.linkQueueLimitBytes = backendQueueLimit
         config.backend.maxTopics = maxTopics
+        config.backend.fanoutBatch = fanoutBatch
+        config.rateLimitMessages = rateLimitMessages
+        config.rateLimitBytes = rateLimitBytes
         return config
     }
 

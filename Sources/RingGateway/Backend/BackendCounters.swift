@@ -21,7 +21,6 @@ public struct BackendCounters: Sendable, Equatable {
     public var deliveriesDropped: UInt64 = 0
     public var historyGaps: UInt64 = 0
     public var topicsRefused: UInt64 = 0
-    public var rateLimited: UInt64 = 0
 
     public init() {}
 
@@ -41,7 +40,6 @@ public struct BackendCounters: Sendable, Equatable {
         deliveriesDropped += other.deliveriesDropped
         historyGaps += other.historyGaps
         topicsRefused += other.topicsRefused
-        rateLimited += other.rateLimited
     }
 
     public var fields: [(String, UInt64)] {
@@ -52,7 +50,7 @@ public struct BackendCounters: Sendable, Equatable {
             ("backend_upgrades_rejected", upgradesRejected), ("backend_moved", connectionsMoved),
             ("backend_closed_on_loss", connectionsClosedOnLoss), ("backend_paused", pausedForWorker),
             ("publishes", publishes), ("deliveries", deliveries), ("deliveries_dropped", deliveriesDropped),
-            ("history_gaps", historyGaps), ("topics_refused", topicsRefused), ("rate_limited", rateLimited),
+            ("history_gaps", historyGaps), ("topics_refused", topicsRefused),
         ]
     }
 }
