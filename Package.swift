@@ -25,6 +25,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         .target(
@@ -40,7 +41,7 @@ let package = Package(
         .target(name: "RingTimers", swiftSettings: swiftSettings),
         .target(
             name: "RingGateway",
-            dependencies: ["RingEngine", "RingWebSocket", "RingTimers"],
+            dependencies: ["RingEngine", "RingWebSocket", "RingTimers", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
