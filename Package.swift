@@ -46,7 +46,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "ringgate",
-            dependencies: ["RingGateway", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["RingGateway", "RingEngine", "RingWebSocket", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

@@ -35,7 +35,7 @@ extension GatewayWorker {
         // in the same second must not all be visited in the same tick.
         let firstCheck = parkTicks > 0 ? min(parkTicks, pingTicks) : pingTicks
         let jitter = TimingWheel.jitter(for: slot &+ states[slot].generation, window: firstCheck)
-        wheel.schedule(slot, at: now &+ firstCheck &- jitter / 2)
+        wheel.schedule(slot, at: cappedByDrain(slot, now &+ firstCheck &- jitter / 2))
     }
 
     /// Answers a GET that is not an upgrade: /healthz for load balancers, 426 otherwise.

@@ -30,6 +30,8 @@ final class GatewayWorker: WorkerHandler {
     let published = Mutex(GatewayCounters())
     /// The current tick, read from the clock once per batch.
     var now: UInt32
+    /// Set while the gateway drains; see GatewayWorker+Drain.swift.
+    var drain = DrainState()
 
     let pingTicks: UInt32
     let parkTicks: UInt32
@@ -88,6 +90,8 @@ final class GatewayWorker: WorkerHandler {
                 closed(event.slot, generation: event.gen)
             case RG_EV_TICK.rawValue:
                 tick()
+            case RG_EV_MAIL.rawValue:
+                received(mail: event.arg)
             default:
                 break
             }

@@ -261,6 +261,17 @@ void rg_worker_stats(const rg_worker *w, rg_stats *out);
 void rg_engine_stats(const rg_engine *e, rg_stats *out);
 
 /*
+ * Descriptor passing over a connected Unix stream socket (SCM_RIGHTS), for a
+ * restart that hands the listeners to a new process. rg_fds_send sends `len`
+ * (>= 1) bytes of `msg` with `count` descriptors attached; returns bytes sent
+ * or -errno. rg_fds_recv reads up to `len` bytes into `msg` and up to `max`
+ * descriptors (close-on-exec) into `fds`, setting `*count`; returns bytes
+ * read (0 at EOF) or -errno (-EMSGSIZE when descriptors were cut off).
+ */
+int rg_fds_send(int sock, const int *fds, uint32_t count, const void *msg, size_t len);
+int rg_fds_recv(int sock, int *fds, uint32_t max, uint32_t *count, void *msg, size_t len);
+
+/*
  * SHA-1 of `len` bytes at `data` into `out`, via OpenSSL's libcrypto.
  * Returns 0, or -EINVAL when libcrypto fails.
  */
