@@ -61,6 +61,6 @@ let package = Package(
         .testTarget(name: "CRingCoreTests", dependencies: ["RingEngine", "CRingCore"], swiftSettings: swiftSettings),
         .testTarget(name: "RingWebSocketTests", dependencies: ["RingWebSocket"], swiftSettings: swiftSettings),
         .testTarget(name: "RingTimersTests", dependencies: ["RingTimers"], swiftSettings: swiftSettings),
-        .testTarget(name: "RingGatewayTests", dependencies: ["RingGateway"], swiftSettings: swiftSettings),
+        .testTarget(name: "RingGatewayTests", dependencies: ["RingGateway", "RingEngine", "RingWebSocket", .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
     ]
 )
