@@ -26,6 +26,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         .target(
@@ -51,12 +52,12 @@ let package = Package(
         ),
         .target(
             name: "RingGateway",
-            dependencies: ["RingEngine", "RingWebSocket", "RingTimers", "RingGateProtocol"],
+            dependencies: ["RingEngine", "RingWebSocket", "RingTimers", "RingGateProtocol", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "ringgate",
-            dependencies: ["RingGateway", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["RingGateway", "RingEngine", "RingWebSocket", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -71,7 +72,7 @@ let package = Package(
         .testTarget(name: "CRingCoreTests", dependencies: ["RingEngine", "CRingCore"], swiftSettings: swiftSettings),
         .testTarget(name: "RingWebSocketTests", dependencies: ["RingWebSocket"], swiftSettings: swiftSettings),
         .testTarget(name: "RingTimersTests", dependencies: ["RingTimers"], swiftSettings: swiftSettings),
-        .testTarget(name: "RingGatewayTests", dependencies: ["RingGateway"], swiftSettings: swiftSettings),
+        .testTarget(name: "RingGatewayTests", dependencies: ["RingGateway", "RingEngine", "RingWebSocket", .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
         .testTarget(name: "RingGateBackendTests", dependencies: ["RingGateBackend", "RingGateProtocol"], swiftSettings: swiftSettings),
     ]
 )

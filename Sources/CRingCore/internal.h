@@ -26,6 +26,8 @@
 #define RG_EVENT_BATCH 256
 #define RG_MAILBOX_CAPACITY 4096
 #define RG_MAX_ADDRESSES 256
+/* Mail tag the core keeps for itself: stop accepting (rg_engine_stop_accepting). */
+#define RG_MAIL_STOP_ACCEPTING UINT64_MAX
 /*
  * Send chunks come in three sizes: small ones for the common small message
  * (a handshake answer, a chat line, a ping), middle ones for a typical
@@ -211,6 +213,7 @@ void rg_internal_bufring_trim(rg_worker *w);
 int rg_internal_listen_open(rg_engine *e, char *err, size_t err_len);
 void rg_internal_accept_arm(rg_worker *w);
 void rg_internal_on_accept(rg_worker *w, struct io_uring_cqe *cqe);
+void rg_internal_accept_stop(rg_worker *w);
 
 /* conn.c */
 int rg_internal_conns_init(rg_worker *w);

@@ -10,8 +10,14 @@
  * When a worker's table is full the kernel closes the new socket itself and
  * the accept completes with -ENFILE: the client sees a clean close, and the
  * worker counts it.
+ *
+ * A restarting gateway hands its listeners to the new process instead of
+ * closing them (rg_config.listen_fds): the sockets, and the connections
+ * waiting in their queues, stay the same, so both processes accept from
+ * them until the old one stops; no client is refused during the switch.
  */
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <string.h>
@@ -69,9 +75,53 @@ static int open_one(const rg_config *c, uint16_t port, uint16_t *bound)
 	return fd;
 }
 
+/* Adopts a duplicate of a listening socket received from another process. */
+static int adopt_one(int fd, uint16_t *bound)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int listening = 0, copy;
+	socklen_t optlen = sizeof(listening);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &optlen) < 0)
+		return -errno;
+	if (!listening)
+		return -EINVAL;
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+		return -errno;
+	if (ss.ss_family != AF_INET && ss.ss_family != AF_INET6)
+		return -EAFNOSUPPORT;
+	*bound = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+					       : ((struct sockaddr_in6 *)&ss)->sin6_port);
+	copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	return copy < 0 ? -errno : copy;
+}
+
+static int listen_adopt(rg_engine *e, char *err, size_t err_len)
+{
+	uint16_t port = 0;
+
+	if (e->cfg.listen_fd_count != e->worker_count)
+		return snprintf(err, err_len, "%u listening sockets were handed over but workers is %u: "
+				"both must match", e->cfg.listen_fd_count, e->worker_count), -EINVAL;
+	for (uint32_t i = 0; i < e->worker_count; i++) {
+		int fd = adopt_one(e->cfg.listen_fds[i], &port);
+
+		if (fd < 0)
+			return snprintf(err, err_len, "handed-over socket %u (fd %d) is not a TCP listener: %s", i,
+					e->cfg.listen_fds[i], strerror(-fd)), fd;
+		e->workers[i].listen_fd = fd;
+	}
+	e->port = port;
+	return 0;
+}
+
 int rg_internal_listen_open(rg_engine *e, char *err, size_t err_len)
 {
 	uint16_t port = e->cfg.port;
+
+	if (e->cfg.listen_fd_count)
+		return listen_adopt(e, err, err_len);
 
 	for (uint32_t i = 0; i < e->worker_count; i++) {
 		int fd = open_one(&e->cfg, port, &port);
@@ -109,6 +159,44 @@ void rg_internal_on_accept(rg_worker *w, struct io_uring_cqe *cqe)
 		if (w->stats.accept_errors++ % 10000 == 0)
 			rg_internal_log("worker %u: accept failed: %s", w->index, strerror(-cqe->res));
 	}
-	if (!(cqe->flags & IORING_CQE_F_MORE) && !atomic_load(&w->engine->stop))
+	if (!(cqe->flags & IORING_CQE_F_MORE) && !atomic_load(&w->engine->stop) && w->listen_fd >= 0)
 		rg_internal_accept_arm(w);
+}
+
+/*
+ * Cancels the multishot accept and closes the listener. The accept request
+ * holds its own reference to the socket until its final completion, which
+ * then finds listen_fd < 0 and does not re-arm.
+ */
+void rg_internal_accept_stop(rg_worker *w)
+{
+	struct io_uring_sqe *sqe;
+
+	if (w->listen_fd < 0)
+		return;
+	sqe = rg_internal_sqe(w);
+	io_uring_prep_cancel64(sqe, rg_udata(RG_OP_ACCEPT, 0, 0), 0);
+	io_uring_sqe_set_data64(sqe, rg_udata(RG_OP_CANCEL, 0, 0));
+	close(w->listen_fd);
+	w->listen_fd = -1;
+}
+
+int rg_engine_listen_fd(const rg_engine *e, uint32_t index)
+{
+	if (index >= e->worker_count || e->workers[index].listen_fd < 0)
+		return -EBADF;
+	return e->workers[index].listen_fd;
+}
+
+int rg_engine_stop_accepting(rg_engine *e)
+{
+	int ret = 0;
+
+	for (uint32_t i = 0; i < e->worker_count; i++) {
+		int r = rg_worker_post(&e->workers[i], RG_MAIL_STOP_ACCEPTING, NULL);
+
+		if (r && !ret)
+			ret = r;
+	}
+	return ret;
 }

@@ -1,4 +1,7 @@
 public import CRingCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Why the engine could not be created or started, with the core's one-line reason.
 public struct EngineError: Error, CustomStringConvertible, Sendable {
@@ -74,6 +77,18 @@ public final class Engine: @unchecked Sendable {
         guard running else { return }
         rg_engine_stop(raw)
         running = false
+    }
+
+    /// The workers' listening sockets, for handing to a process that takes over; empty after
+    /// `stopAccepting()`.
+    public var listenerFDs: [Int32] {
+        (0..<workerCount).map { rg_engine_listen_fd(raw, UInt32($0)) }.filter { $0 >= 0 }
+    }
+
+    /// Asks every worker to cancel its accepts and close its listener; open connections stay.
+    /// Callable from any thread; returns once every worker has the request.
+    public func stopAccepting() {
+        while rg_engine_stop_accepting(raw) == -EAGAIN { usleep(1000) }
     }
 
     /// Counters summed over all workers.

@@ -31,6 +31,9 @@ public struct EngineConfiguration: Sendable {
     public var waitMode: WaitMode = .multishotRecv
     public var incrementalBuffers = true
     public var singleIssuer = true
+    /// Listening sockets handed over by a running gateway, one per worker; adopted instead of
+    /// binding `host` and `port`. The engine duplicates them: the caller still closes these.
+    public var inheritedListenerFDs: [Int32] = []
 
     public init() {}
 
@@ -56,7 +59,11 @@ public struct EngineConfiguration: Sendable {
             raw.wait_mode = waitMode.rawValue
             raw.incremental_buffers = incrementalBuffers ? 1 : 0
             raw.single_issuer = singleIssuer ? 1 : 0
-            return try body(&raw)
+            return try inheritedListenerFDs.withUnsafeBufferPointer { fds in
+                raw.listen_fds = fds.baseAddress
+                raw.listen_fd_count = UInt32(fds.count)
+                return try body(&raw)
+            }
         }
     }
 }

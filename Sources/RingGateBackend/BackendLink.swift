@@ -51,9 +51,14 @@ public final class BackendLink: Sendable {
         self.socket = socket
         self.name = name
         self.gateway = hello
-        self.channel = EventChannel(capacity: eventBuffer)
+        // The channel and the queue point at each other through these two closures, so the
+        // answers to a batch of events leave in one write (CommandQueue).
+        let commandsBox = Box<CommandQueue>()
+        let channel = EventChannel(capacity: eventBuffer) { commandsBox.value?.flush() }
+        self.channel = channel
         self.events = BackendEvents(channel: channel)
-        self.commands = CommandQueue(highWaterBytes: commandBufferBytes, maxFrame: hello.maxFrame)
+        self.commands = CommandQueue(highWaterBytes: commandBufferBytes, maxFrame: hello.maxFrame) { channel.hasQueuedEvents }
+        commandsBox.value = commands
         let writer = LinkThread { [commands] in commands.writeLoop(to: socket) }
         _ = LinkThread { [self] in
             let ending = readLoop(leftover)
@@ -86,14 +91,17 @@ public final class BackendLink: Sendable {
         }
     }
 
+    /// Decodes every whole frame and hands the events to the channel in one batch.
     private func deliver(_ frames: inout FrameBuffer) throws(BackendLinkError) {
+        var batch: [BackendEvent] = []
+        defer { channel.push(batch) }
         try frames.takeFrames(maxFrame: gateway.maxFrame) { type, body throws(BackendLinkError) in
             switch try InboundFrame.decode(type: type, body: body) {
             case .event(let event):
-                channel.push(event)
+                batch.append(event)
             case .presence(let request, let part):
                 if !presenceRequests.deliver(request: request, answer: part) {
-                    channel.push(.presence(part, request: request))
+                    batch.append(.presence(part, request: request))
                 }
             case .error(let code, let message):
                 throw .gateway(code: code, message: message)
@@ -144,4 +152,9 @@ private func exchangeHellos(_ socket: UnixSocket, name: String) throws(BackendLi
     let error = writer.bytes.withUnsafeBytes { socket.writeAll($0) }
     if error != 0 { throw .io(errno: error) }
     return (hello, frames)
+}
+
+/// Set once after init; read from other threads only after that.
+private final class Box<Value: Sendable>: @unchecked Sendable {
+    var value: Value?
 }

@@ -1,27 +1,36 @@
 /// Commands on their way to the gateway. Callers append encoded frames under a lock; the
-/// writer thread takes everything appended so far and writes it in one go, so a burst of
-/// commands costs one syscall. Past `highWaterBytes` callers wait until the writer takes the
-/// buffer: a gateway that stops reading (its own backpressure) slows the worker down instead
-/// of growing its memory.
+/// writer thread takes everything appended so far and writes it in one go. While the
+/// application still has events to handle (`moreComing`), the writer is not woken per command:
+/// the answers to one read's events leave in one write when the application runs out of events
+/// (`flush`), or within `lingerMicroseconds` if it stays busy. Past `highWaterBytes` callers wait
+/// until the writer takes the buffer: a gateway that stops reading (its own backpressure) slows
+/// the worker down instead of growing its memory.
 final class CommandQueue: @unchecked Sendable {
     private let condition = ThreadCondition()
     private let highWaterBytes: Int
     private let maxFrame: UInt32
+    private let moreComing: @Sendable () -> Bool
+    private let lingerMicroseconds = 1000
     // All below under `condition`.
     private var pending: LinkWriter
     private var waiters: [CheckedContinuation<Void, Never>] = []
     private var failure: BackendLinkError?
     private var draining = false
+    /// Write what is pending now rather than after the linger.
+    private var flushWanted = false
 
-    init(highWaterBytes: Int, maxFrame: UInt32) {
+    init(highWaterBytes: Int, maxFrame: UInt32, moreComing: @escaping @Sendable () -> Bool) {
         self.highWaterBytes = highWaterBytes
         self.maxFrame = maxFrame
+        self.moreComing = moreComing
         pending = LinkWriter(capacity: 64 << 10)
     }
 
     /// Appends one frame written by `encode` (begin, fields, end), then waits if too much waits
-    /// for the writer. Throws the link's failure once it has one.
-    func enqueue(_ encode: (inout LinkWriter) -> Void) async throws(BackendLinkError) {
+    /// for the writer. `urgent`: the caller awaits an answer, so the frame goes out now.
+    /// Throws the link's failure once it has one.
+    nonisolated(nonsending) func enqueue(urgent: Bool = false, _ encode: (inout LinkWriter) -> Void) async throws(BackendLinkError) {
+        let batching = !urgent && moreComing()
         condition.lock()
         if let failure = failure ?? (draining ? .linkClosed : nil) {
             condition.unlock()
@@ -36,12 +45,15 @@ final class CommandQueue: @unchecked Sendable {
             throw .invalidArgument("frame of \(frameLength) bytes is over the gateway's max_frame \(maxFrame)")
         }
         let full = pending.count > highWaterBytes
-        condition.broadcast()
+        let first = before == 0
+        if !batching || full { flushWanted = true }
+        // The writer sleeps untimed while nothing is pending: the first bytes start its linger.
+        if flushWanted || first { condition.broadcast() }
         condition.unlock()
         if full { await waitForRoom() }
     }
 
-    private func waitForRoom() async {
+    nonisolated(nonsending) private func waitForRoom() async {
         await withCheckedContinuation { continuation in
             condition.lock()
             if pending.count <= highWaterBytes || failure != nil {
@@ -59,8 +71,16 @@ final class CommandQueue: @unchecked Sendable {
         var batch = LinkWriter(capacity: 64 << 10)
         condition.lock()
         while true {
-            while pending.isEmpty, failure == nil, !draining { condition.wait() }
+            while failure == nil, !draining, pending.isEmpty || !flushWanted {
+                if pending.isEmpty {
+                    condition.wait()
+                } else {
+                    condition.wait(microseconds: lingerMicroseconds)
+                    flushWanted = true  // lingered long enough (or was woken to flush)
+                }
+            }
             if failure != nil || pending.isEmpty { break }
+            flushWanted = false
             swap(&batch, &pending)
             let resumed = waiters
             waiters = []
@@ -79,6 +99,16 @@ final class CommandQueue: @unchecked Sendable {
         condition.unlock()
         for waiter in left { waiter.resume() }
         socket.shutdown(writeOnly: !hasFailed)
+    }
+
+    /// The application ran out of events: what it queued answering them goes out now.
+    func flush() {
+        condition.lock()
+        if !pending.isEmpty, !flushWanted {
+            flushWanted = true
+            condition.broadcast()
+        }
+        condition.unlock()
     }
 
     /// Refuses further commands with `error` and stops the writer without writing what waits.

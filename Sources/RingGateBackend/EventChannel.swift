@@ -11,22 +11,38 @@ final class EventChannel: @unchecked Sendable {
     private var finished = false
     private var discarding = false
 
-    init(capacity: Int) { self.capacity = max(1, capacity) }
+    /// Called when the consumer finds nothing queued and is about to wait.
+    private let whenDrained: @Sendable () -> Void
 
-    /// Reader thread: queues `event`, blocking while the channel is full.
-    func push(_ event: BackendEvent) {
+    init(capacity: Int, whenDrained: @escaping @Sendable () -> Void) {
+        self.capacity = max(1, capacity)
+        self.whenDrained = whenDrained
+    }
+
+    /// Reader thread: queues the events of one read, blocking while the channel is full. One
+    /// batch per read means one wakeup of the consumer per read, not per event.
+    func push(_ events: [BackendEvent]) {
+        guard !events.isEmpty else { return }
         condition.lock()
         while queued.count - head >= capacity, !discarding { condition.wait() }
         if discarding {
             condition.unlock()
         } else if let waiter {
             self.waiter = nil
+            queued.append(contentsOf: events.dropFirst())
             condition.unlock()
-            waiter.resume(returning: event)
+            waiter.resume(returning: events[0])
         } else {
-            queued.append(event)
+            queued.append(contentsOf: events)
             condition.unlock()
         }
+    }
+
+    /// True while events wait for the consumer: it will come back to `next()` soon.
+    var hasQueuedEvents: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return head < queued.count
     }
 
     /// Queues `last` (ignoring the bound), then ends the sequence once it is consumed.
@@ -54,8 +70,18 @@ final class EventChannel: @unchecked Sendable {
         condition.unlock()
     }
 
-    func next() async -> BackendEvent? {
-        await withCheckedContinuation { continuation in
+    /// Runs on the caller's executor (`nonisolated(nonsending)`): a loop on the main actor
+    /// takes queued events without hopping threads.
+    nonisolated(nonsending) func next() async -> BackendEvent? {
+        condition.lock()
+        if head < queued.count {
+            let event = takeLocked()
+            condition.unlock()
+            return event
+        }
+        condition.unlock()
+        whenDrained()
+        return await withCheckedContinuation { continuation in
             condition.lock()
             if head < queued.count || finished {
                 let event = takeLocked()
@@ -79,7 +105,7 @@ final class EventChannel: @unchecked Sendable {
             queued.removeSubrange(0..<head)
             head = 0
         }
-        if queued.count - head == capacity - 1 { condition.broadcast() }
+        if queued.count - head < capacity { condition.broadcast() }
         return event
     }
 }
@@ -94,6 +120,10 @@ public struct BackendEvents: AsyncSequence, Sendable {
         let channel: EventChannel
 
         public mutating func next() async -> BackendEvent? { await channel.next() }
+
+        public mutating func next(isolation actor: isolated (any Actor)?) async -> BackendEvent? {
+            await channel.next()
+        }
     }
 
     public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(channel: channel) }

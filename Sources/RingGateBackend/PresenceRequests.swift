@@ -30,7 +30,7 @@ final class PresenceRequests: Sendable {
     }
 
     /// Waits for the whole answer to `request`.
-    func answer(_ request: UInt32) async throws(BackendLinkError) -> Presence {
+    nonisolated(nonsending) func answer(_ request: UInt32) async throws(BackendLinkError) -> Presence {
         let result = await withCheckedContinuation { continuation in
             let ready: Result<Presence, BackendLinkError>? = state.withLock { state in
                 guard var entry = state.pending[request] else { return .failure(state.failure ?? .linkClosed) }

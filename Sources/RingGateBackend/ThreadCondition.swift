@@ -26,6 +26,15 @@ final class ThreadCondition: @unchecked Sendable {
     func unlock() { pthread_mutex_unlock(mutex) }
     /// Call with the lock held; it is held again on return.
     func wait() { pthread_cond_wait(condition, mutex) }
+    /// `wait()` for at most `microseconds`.
+    func wait(microseconds: Int) {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        let nanoseconds = Int(now.tv_nsec) + microseconds * 1000
+        var deadline = timespec(tv_sec: now.tv_sec + nanoseconds / 1_000_000_000, tv_nsec: nanoseconds % 1_000_000_000)
+        pthread_cond_timedwait(condition, mutex, &deadline)
+    }
+
     func broadcast() { pthread_cond_broadcast(condition) }
 }
 

@@ -15,8 +15,10 @@ public struct GatewayError: Error, CustomStringConvertible, Sendable {
 public final class Gateway: @unchecked Sendable {
     // @unchecked: `workers` is written once in start() before any reader can see it.
     public let configuration: GatewayConfiguration
-    private let engine: Engine
-    private var workers: [GatewayWorker] = []
+    let engine: Engine
+    private(set) var workers: [GatewayWorker] = []
+    /// Set once a drain began; see Gateway+Drain.swift.
+    let draining = Atomic<Bool>(false)
     private var hub: BackendHub?
 
     public init(_ configuration: GatewayConfiguration) throws(GatewayError) {

@@ -26,43 +26,30 @@ public struct GatewayCounters: Sendable, Equatable {
     public var rateLimited: UInt64 = 0
     public var openConnections: UInt64 = 0
 
+    /// Connections closed by a drain (1001 on SIGTERM, 1012 on a restart).
+    public var drainCloses: UInt64 = 0
+
     public init() {}
+
+    /// Every counter with its stats-line name, in a stable order. A new counter is one line here
+    /// (and one in GatewayMetrics if it deserves its own metric name).
+    public static let all: [(name: String, path: WritableKeyPath<GatewayCounters, UInt64> & Sendable)] = [
+        ("open", \.openConnections), ("handshakes_ok", \.handshakesAccepted),
+        ("handshakes_rejected", \.handshakesRejected), ("plain_requests", \.plainRequests),
+        ("messages_in", \.messagesIn), ("bytes_in", \.bytesIn), ("messages_out", \.messagesOut),
+        ("bytes_out", \.bytesOut), ("pings_sent", \.pingsSent), ("pongs_received", \.pongsReceived),
+        ("protocol_errors", \.protocolErrors), ("closed_by_client", \.closedByClient),
+        ("handshake_timeouts", \.handshakeTimeouts), ("pong_timeouts", \.pongTimeouts),
+        ("idle_timeouts", \.idleTimeouts), ("close_timeouts", \.closeTimeouts),
+        ("send_queue_overflows", \.sendQueueOverflows), ("paused_backpressure", \.pausedForBackpressure),
+        ("parked", \.parked), ("rate_limited", \.rateLimited), ("drain_closes", \.drainCloses),
+    ]
 
     /// Adds `other` field by field.
     public mutating func add(_ other: GatewayCounters) {
-        handshakesAccepted += other.handshakesAccepted
-        handshakesRejected += other.handshakesRejected
-        plainRequests += other.plainRequests
-        messagesIn += other.messagesIn
-        bytesIn += other.bytesIn
-        messagesOut += other.messagesOut
-        bytesOut += other.bytesOut
-        pingsSent += other.pingsSent
-        pongsReceived += other.pongsReceived
-        protocolErrors += other.protocolErrors
-        closedByClient += other.closedByClient
-        handshakeTimeouts += other.handshakeTimeouts
-        pongTimeouts += other.pongTimeouts
-        idleTimeouts += other.idleTimeouts
-        closeTimeouts += other.closeTimeouts
-        sendQueueOverflows += other.sendQueueOverflows
-        pausedForBackpressure += other.pausedForBackpressure
-        parked += other.parked
-        rateLimited += other.rateLimited
-        openConnections += other.openConnections
+        for (_, path) in Self.all { self[keyPath: path] += other[keyPath: path] }
     }
 
     /// `name value` pairs in a stable order, for logs and the stats line.
-    public var fields: [(String, UInt64)] {
-        [
-            ("open", openConnections), ("handshakes_ok", handshakesAccepted),
-            ("handshakes_rejected", handshakesRejected), ("plain_requests", plainRequests),
-            ("messages_in", messagesIn), ("bytes_in", bytesIn), ("messages_out", messagesOut),
-            ("bytes_out", bytesOut), ("pings_sent", pingsSent), ("pongs_received", pongsReceived),
-            ("protocol_errors", protocolErrors), ("closed_by_client", closedByClient),
-            ("handshake_timeouts", handshakeTimeouts), ("pong_timeouts", pongTimeouts),
-            ("idle_timeouts", idleTimeouts), ("close_timeouts", closeTimeouts),
-            ("send_queue_overflows", sendQueueOverflows), ("paused_backpressure", pausedForBackpressure), ("parked", parked), ("rate_limited", rateLimited),
-        ]
-    }
+    public var fields: [(String, UInt64)] { Self.all.map { ($0.name, self[keyPath: $0.path]) } }
 }

@@ -41,7 +41,7 @@ extension GatewayWorker {
         // in the same second must not all be visited in the same tick.
         let firstCheck = parkTicks > 0 ? min(parkTicks, pingTicks) : pingTicks
         let jitter = TimingWheel.jitter(for: slot &+ states[slot].generation, window: firstCheck)
-        wheel.schedule(slot, at: now &+ firstCheck &- jitter / 2)
+        wheel.schedule(slot, at: cappedByDrain(slot, now &+ firstCheck &- jitter / 2))
     }
 
     /// Frames a client sends before its worker decided are kept (bounded) and replayed on ACCEPT.

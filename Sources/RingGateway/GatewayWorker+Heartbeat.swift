@@ -26,6 +26,7 @@ extension GatewayWorker {
             counters.closeTimeouts += 1
             worker.close(id(slot), .abort)
         case .open:
+            if drain.isActive, closeIfDrainDue(slot) { return }
             heartbeat(slot, state)
         }
     }
@@ -66,7 +67,7 @@ extension GatewayWorker {
         if idleTicks > 0 {
             next = earlier(next, state.pointee.lastMessageTick &+ idleTicks)
         }
-        wheel.schedule(slot, at: next)
+        wheel.schedule(slot, at: cappedByDrain(slot, next))
     }
 
     /// The earlier of two ticks, compared by wrapping difference.

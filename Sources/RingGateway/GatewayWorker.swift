@@ -51,6 +51,8 @@ final class GatewayWorker: WorkerHandler {
     static let continueTag: UInt64 = 0x66616E6F  // "fano": more fan-out to deliver
     /// The current tick, read from the clock once per batch.
     var now: UInt32
+    /// Set while the gateway drains; see GatewayWorker+Drain.swift.
+    var drain = DrainState()
 
     let pingTicks: UInt32
     let parkTicks: UInt32
@@ -119,6 +121,8 @@ final class GatewayWorker: WorkerHandler {
                 takeInbox()
             case RG_EV_MAIL.rawValue where event.arg == Self.continueTag:
                 break  // the fan-out below continues
+            case RG_EV_MAIL.rawValue:
+                received(mail: event.arg)
             default:
                 break
             }

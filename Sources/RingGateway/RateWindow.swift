@@ -15,8 +15,9 @@ extension GatewayWorker {
         guard let rates else { return true }
         let window = rates.pointer(slot)
         let ticksPerSecond = max(1, 1000 / configuration.tickMs)
-        if now &- window.pointee.windowStart >= ticksPerSecond || window.pointee.windowStart == 0 {
-            window.pointee = RateWindow(windowStart: now | 1, messages: 0, bytes: 0)
+        // A window with no message yet is a fresh one, whatever its start says.
+        if window.pointee.messages == 0 || now &- window.pointee.windowStart >= ticksPerSecond {
+            window.pointee = RateWindow(windowStart: now, messages: 0, bytes: 0)
         }
         window.pointee.messages &+= 1
         window.pointee.bytes = window.pointee.bytes &+ UInt32(clamping: bytes)

@@ -25,6 +25,7 @@ ROOT = HERE.parent.parent
 BINARY = Path(os.environ.get("RINGGATE_BINARY", ROOT / ".build" / "debug" / "ringgate"))
 
 LISTENING = re.compile(r"ringgate: listening on (\S+):(\d+) ")
+ADMIN = re.compile(r"ringgate: admin on (\S+):(\d+)$")
 STATS = re.compile(r"^ringgate: ((?:[a-z_]+=\d+ ?)+)$")
 
 # What ringgate prints when the kernel lacks io_uring or the features it needs: a skip, not a failure.
@@ -34,6 +35,7 @@ KERNEL_MISSING = ("io_uring is not available", "io_uring is disabled", "this ker
 START_TIMEOUT_S = 15.0
 STOP_TIMEOUT_S = 10.0
 STATS_INTERVAL_S = "0.1"  # periodic lines let a test poll counters instead of sleeping
+DRAIN_WINDOW_S = "0.2"
 
 
 def parse_stats(line):
@@ -51,6 +53,8 @@ class Gateway:
         if not BINARY.is_file():
             pytest.fail(f"{BINARY} is missing; build it with `swift build --product ringgate`")
         defaults = [] if "--stats-interval" in args else ["--stats-interval", STATS_INTERVAL_S]
+        # A short drain keeps teardown fast; drain tests pass their own window.
+        defaults += [] if "--drain-window" in args else ["--drain-window", DRAIN_WINDOW_S]
         self.args = ["--host", "127.0.0.1", "--port", "0", "--no-pin", *defaults, *args]
         self.lines = []
         self.exit_stats = None
@@ -69,6 +73,8 @@ class Gateway:
                 pytest.skip("the kernel cannot run ringgate: " + missing[0])
             pytest.fail(f"ringgate {' '.join(args)} did not start; stderr:\n" + "\n".join(self.lines))
         self.port = int(LISTENING.search(line).group(2))
+        admin = self.wait_for_line(lambda l: ADMIN.search(l), 0) if "--admin-port" in args else None
+        self.admin_port = int(ADMIN.search(admin).group(2)) if admin else None
 
     def _drain(self):
         for raw in self.process.stderr:

@@ -251,12 +251,13 @@ def test_rate_limit_closes_a_flooding_client_with_1008(gateway):
     async def scenario():
         async with connect(f"ws://127.0.0.1:{server.port}/") as calm:
             flood = await connect(f"ws://127.0.0.1:{server.port}/", max_queue=None)
-            with pytest.raises(ConnectionClosed):
+            try:
                 for i in range(200):
                     await flood.send(f"spam {i}")
                     await asyncio.sleep(0)
-                await asyncio.wait_for(flood.wait_closed(), 5)
-                await flood.recv()
+            except ConnectionClosed:
+                pass  # the close came while we were still sending
+            await asyncio.wait_for(flood.wait_closed(), 10)
             assert flood.close_code == 1008
             for i in range(5):  # 5 messages a second stays well under the limit
                 await calm.send(f"ok {i}")

@@ -104,6 +104,18 @@ import Testing
         for await _ in link.events {}
     }
 
+    @Test func commandsGoOutWhileEventsWaitUnread() async throws {
+        let gateway = FakeGateway()
+        let link = try await connect(gateway)
+        await onThread { gateway.write(ProtocolExampleTests.message + ProtocolExampleTests.message) }
+        var iterator = link.events.makeAsyncIterator()
+        #expect(await iterator.next() == .message(Self.conn, .text("hi")))
+        // One event still waits, so the send is batched; it must leave after the linger anyway.
+        try await link.send(Self.conn, text: "hello")
+        let sent = await onThread { gateway.readFrame() }
+        #expect(sent.map { [$0.0] + $0.1 } == hex("84 2a00000001000000 01 68656c6c6f"))
+    }
+
     @Test func handshakeRefusesAnotherVersion() async throws {
         let gateway = FakeGateway()
         let link = Task { try await BackendLink.connect(path: gateway.path, name: "w") }

@@ -53,6 +53,13 @@ typedef struct rg_config {
 	uint8_t wait_mode;		/* enum rg_wait_mode */
 	uint8_t incremental_buffers;	/* IOU_PBUF_RING_INC where the kernel has it */
 	uint8_t single_issuer;		/* SINGLE_ISSUER|DEFER_TASKRUN where available */
+	/*
+	 * Listening sockets to adopt instead of binding (a restart taking over from
+	 * a running process): exactly one per worker. The engine keeps its own
+	 * duplicates; the caller still owns and closes these.
+	 */
+	const int *listen_fds;
+	uint32_t listen_fd_count;
 } rg_config;
 
 /* Fills `c` with the defaults documented in rg_config_defaults (core.c). */
@@ -116,6 +123,23 @@ uint32_t rg_engine_table_size(const rg_engine *e);
 const char *rg_engine_notes(const rg_engine *e);
 
 uint32_t rg_worker_index(const rg_worker *w);
+
+/*
+ * Worker `index`'s listening socket, for handing to a process that takes
+ * over; -EBADF when there is none. Valid until rg_engine_stop_accepting or
+ * rg_engine_destroy, so read it before either.
+ */
+int rg_engine_listen_fd(const rg_engine *e, uint32_t index);
+
+/*
+ * Stops accepting: every worker cancels its multishot accept and closes its
+ * listening socket. A process that received the same sockets keeps accepting
+ * from their queues; otherwise the kernel refuses new connections once the
+ * last reference is gone. Open connections are not touched. Callable from
+ * any thread; the workers act on their next batch. Returns 0 or -EAGAIN when
+ * a mailbox was full (call again).
+ */
+int rg_engine_stop_accepting(rg_engine *e);
 
 /*
  * Queues `len` bytes for the connection, copying them into the worker's send
@@ -235,6 +259,17 @@ typedef struct rg_stats {
 void rg_worker_stats(const rg_worker *w, rg_stats *out);
 /* Sum over all workers. */
 void rg_engine_stats(const rg_engine *e, rg_stats *out);
+
+/*
+ * Descriptor passing over a connected Unix stream socket (SCM_RIGHTS), for a
+ * restart that hands the listeners to a new process. rg_fds_send sends `len`
+ * (>= 1) bytes of `msg` with `count` descriptors attached; returns bytes sent
+ * or -errno. rg_fds_recv reads up to `len` bytes into `msg` and up to `max`
+ * descriptors (close-on-exec) into `fds`, setting `*count`; returns bytes
+ * read (0 at EOF) or -errno (-EMSGSIZE when descriptors were cut off).
+ */
+int rg_fds_send(int sock, const int *fds, uint32_t count, const void *msg, size_t len);
+int rg_fds_recv(int sock, int *fds, uint32_t max, uint32_t *count, void *msg, size_t len);
 
 /*
  * SHA-1 of `len` bytes at `data` into `out`, via OpenSSL's libcrypto.

@@ -7,6 +7,15 @@ public enum RoutePolicy: Sendable, Equatable {
     /// Rendezvous hash of the N-th path segment (1-based).
     case pathSegmentHash(Int)
 
+    /// The policy as `init(name:)` reads it.
+    public var name: String {
+        switch self {
+        case .leastLoaded: "least-loaded"
+        case .headerHash(let header): "hash:header:\(header)"
+        case .pathSegmentHash(let index): "hash:path:\(index)"
+        }
+    }
+
     /// Parses `least-loaded`, `hash:header:NAME` or `hash:path:N`.
     public init?(name: String) {
         if name == "least-loaded" { self = .leastLoaded; return }

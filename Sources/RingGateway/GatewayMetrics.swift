@@ -1,0 +1,136 @@
+public import CRingCore
+
+/// What one scrape reads: the WebSocket layer's and the core's counters of one worker, or their
+/// sum over workers.
+public struct MetricsSnapshot: Sendable {
+    public var gateway = GatewayCounters()
+    public var core = rg_stats()
+
+    public init() {}
+
+    public init(gateway: GatewayCounters, core: rg_stats) {
+        self.gateway = gateway
+        self.core = core
+    }
+}
+
+/// One series of the `/metrics` page: a metric name, optional labels, and where its value comes
+/// from. A new counter in GatewayCounters or rg_stats is one line in `GatewayMetrics.series`.
+struct MetricSeries: Sendable {
+    enum Kind: String, Sendable { case counter, gauge }
+    let name: String
+    let kind: Kind
+    let help: String
+    let labels: String
+    let value: KeyPath<MetricsSnapshot, UInt64> & Sendable
+
+    static func counter(_ name: String, _ labels: String = "", _ value: KeyPath<MetricsSnapshot, UInt64> & Sendable,
+                        _ help: String) -> MetricSeries {
+        MetricSeries(name: name, kind: .counter, help: help, labels: labels, value: value)
+    }
+
+    static func gauge(_ name: String, _ labels: String = "", _ value: KeyPath<MetricsSnapshot, UInt64> & Sendable,
+                      _ help: String) -> MetricSeries {
+        MetricSeries(name: name, kind: .gauge, help: help, labels: labels, value: value)
+    }
+}
+
+/// The Prometheus text format (version 0.0.4), written by hand: the gateway's counters are plain
+/// per-worker integers summed at scrape time, which a registry of counter objects that the hot
+/// path would have to increment (swift-prometheus, swift-metrics) does not fit.
+public enum GatewayMetrics {
+    /// Series summed over workers. Series of one name must be adjacent (one HELP and TYPE each).
+    static let series: [MetricSeries] = [
+        .gauge("ringgate_connections_open", "", \.core.open_now, "Connections open now."),
+        .counter("ringgate_connections_opened_total", "", \.core.accepted, "Connections accepted."),
+        .counter("ringgate_connections_closed_total", #"reason="client""#, \.gateway.closedByClient, "Connections closed, by reason."),
+        .counter("ringgate_connections_closed_total", #"reason="drain""#, \.gateway.drainCloses, ""),
+        .counter("ringgate_connections_closed_total", #"reason="protocol_error""#, \.gateway.protocolErrors, ""),
+        .counter("ringgate_connections_closed_total", #"reason="handshake_timeout""#, \.gateway.handshakeTimeouts, ""),
+        .counter("ringgate_connections_closed_total", #"reason="pong_timeout""#, \.gateway.pongTimeouts, ""),
+        .counter("ringgate_connections_closed_total", #"reason="idle_timeout""#, \.gateway.idleTimeouts, ""),
+        .counter("ringgate_connections_closed_total", #"reason="close_timeout""#, \.gateway.closeTimeouts, ""),
+        .counter("ringgate_connections_closed_total", #"reason="peer_reset""#, \.core.peer_resets, ""),
+        .counter("ringgate_sockets_closed_total", "", \.core.closed, "Sockets closed, for any reason."),
+        .counter("ringgate_connections_refused_total", #"reason="over_limit""#, \.core.refused_over_limit, "Connections closed at once because the gateway was full."),
+        .counter("ringgate_connections_refused_total", #"reason="table_full""#, \.core.refused_table_full, ""),
+        .counter("ringgate_accept_errors_total", "", \.core.accept_errors, "Accepts that failed."),
+        .counter("ringgate_handshakes_total", #"outcome="accepted""#, \.gateway.handshakesAccepted, "WebSocket upgrades, by outcome."),
+        .counter("ringgate_handshakes_total", #"outcome="rejected""#, \.gateway.handshakesRejected, ""),
+        .counter("ringgate_handshakes_total", #"outcome="timeout""#, \.gateway.handshakeTimeouts, ""),
+        .counter("ringgate_plain_http_requests_total", "", \.gateway.plainRequests, "HTTP requests that were not upgrades (/healthz and others)."),
+        .counter("ringgate_messages_total", #"direction="in""#, \.gateway.messagesIn, "WebSocket data messages."),
+        .counter("ringgate_messages_total", #"direction="out""#, \.gateway.messagesOut, ""),
+        .counter("ringgate_message_bytes_total", #"direction="in""#, \.gateway.bytesIn, "WebSocket message payload bytes."),
+        .counter("ringgate_message_bytes_total", #"direction="out""#, \.gateway.bytesOut, ""),
+        .counter("ringgate_socket_bytes_total", #"direction="in""#, \.core.recv_bytes, "Bytes read from and written to sockets."),
+        .counter("ringgate_socket_bytes_total", #"direction="out""#, \.core.send_bytes, ""),
+        .counter("ringgate_pings_sent_total", "", \.gateway.pingsSent, "Heartbeat pings sent."),
+        .counter("ringgate_pongs_received_total", "", \.gateway.pongsReceived, "Pongs received."),
+        .counter("ringgate_timer_expiries_total", #"kind="handshake""#, \.gateway.handshakeTimeouts, "Timers that ended a connection, by kind."),
+        .counter("ringgate_timer_expiries_total", #"kind="pong""#, \.gateway.pongTimeouts, ""),
+        .counter("ringgate_timer_expiries_total", #"kind="idle""#, \.gateway.idleTimeouts, ""),
+        .counter("ringgate_timer_expiries_total", #"kind="close""#, \.gateway.closeTimeouts, ""),
+        .counter("ringgate_send_queue_drops_total", "", \.gateway.sendQueueOverflows, "Messages not queued because a client's queue or the send pool was full."),
+        .counter("ringgate_send_rejected_total", "", \.core.send_rejected, "Sends the core refused (queue limit or pool)."),
+        .counter("ringgate_paused_backpressure_total", "", \.gateway.pausedForBackpressure, "Times reading from a slow client was paused."),
+        .counter("ringgate_parked_total", "", \.gateway.parked, "Times an idle connection was parked."),
+        .counter("ringgate_buffer_ring_exhausted_total", "", \.core.recv_enobufs, "Receives that found the provided-buffer ring empty."),
+        .counter("ringgate_recv_completions_total", "", \.core.recv_completions, "Receive completions."),
+        .counter("ringgate_send_completions_total", "", \.core.send_completions, "Send completions."),
+        .counter("ringgate_send_partial_total", "", \.core.send_partial, "Sends the kernel took only in part."),
+        .counter("ringgate_worker_mail_total", "", \.core.mail, "Messages between threads."),
+        .counter("ringgate_ticks_total", "", \.core.ticks, "Timer ticks."),
+        .counter("ringgate_unexpected_completions_total", "", \.core.unexpected, "Completions with errors that indicate a bug."),
+    ]
+
+    /// Series rendered once per worker with `worker="i"`: how load spreads over the rings.
+    static let perWorker: [MetricSeries] = [
+        .gauge("ringgate_worker_connections_open", "", \.core.open_now, "Connections open now, per worker."),
+        .counter("ringgate_worker_connections_opened_total", "", \.core.accepted, "Connections accepted, per worker."),
+        .counter("ringgate_worker_messages_total", #"direction="in""#, \.gateway.messagesIn, "WebSocket data messages, per worker."),
+        .counter("ringgate_worker_messages_total", #"direction="out""#, \.gateway.messagesOut, ""),
+        .counter("ringgate_worker_socket_bytes_total", #"direction="in""#, \.core.recv_bytes, "Socket bytes, per worker."),
+        .counter("ringgate_worker_socket_bytes_total", #"direction="out""#, \.core.send_bytes, ""),
+    ]
+
+    /// The `/metrics` page for `total` and one snapshot per worker, plus the drain state.
+    public static func render(total: MetricsSnapshot, workers: [MetricsSnapshot], draining: Bool, backend: BackendCounters? = nil) -> String {
+        var out = ""
+        out.reserveCapacity(8192)
+        write(series, into: &out) { series in
+            ["\(series.name)\(braces(series.labels)) \(total[keyPath: series.value])"]
+        }
+        write(perWorker, into: &out) { series in
+            workers.indices.map { index in
+                let labels = series.labels.isEmpty ? #"worker="\#(index)""# : #"worker="\#(index)",\#(series.labels)"#
+                return "\(series.name){\(labels)} \(workers[index][keyPath: series.value])"
+            }
+        }
+        if let backend {
+            // The worker link's counters, one series each (links_open is a gauge).
+            for (name, value) in backend.fields {
+                let gauge = name == "backend_links_open"
+                let metric = "ringgate_" + name + (gauge ? "" : "_total")
+                out += "# TYPE \(metric) \(gauge ? "gauge" : "counter")\n\(metric) \(value)\n"
+            }
+        }
+        out += "# HELP ringgate_draining 1 while the gateway drains (no longer accepting).\n"
+        out += "# TYPE ringgate_draining gauge\nringgate_draining \(draining ? 1 : 0)\n"
+        out += "# HELP ringgate_workers Worker rings.\n# TYPE ringgate_workers gauge\nringgate_workers \(workers.count)\n"
+        return out
+    }
+
+    private static func write(_ list: [MetricSeries], into out: inout String, _ lines: (MetricSeries) -> [String]) {
+        var previous = ""
+        for series in list {
+            if series.name != previous {
+                out += "# HELP \(series.name) \(series.help)\n# TYPE \(series.name) \(series.kind.rawValue)\n"
+                previous = series.name
+            }
+            for line in lines(series) { out += line + "\n" }
+        }
+    }
+
+    private static func braces(_ labels: String) -> String { labels.isEmpty ? "" : "{\(labels)}" }
+}

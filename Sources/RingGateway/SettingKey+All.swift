@@ -1,0 +1,81 @@
+import Logging
+import RingEngine
+
+// Every configuration key, in `--help` order. A new key is one entry here: its kind, its place in
+// ServiceConfiguration, and one line of help. Ranges are what the gateway accepts; values outside
+// them are refused at start-up with a message naming the key and the range.
+extension SettingKey {
+    public static let all: [SettingKey] = [
+        // Listening
+        .address("host", \.gateway.engine.host, "Address to listen on (IPv4 or IPv6 literal)."),
+        .integer("port", \.gateway.engine.port, 0...65535, hint: "<port>", "TCP port to listen on (0 picks a free one and prints it)."),
+        .integer("workers", \.gateway.engine.workers, 1...4096, "Worker threads, each with its own io_uring; may exceed the core count."),
+        .integer("max-connections", \.gateway.engine.maxConnections, 1...100_000_000, "Connections the gateway holds at most, across workers."),
+        .integer("backlog", \.gateway.engine.backlog, 1...1_048_576, "Listen backlog per worker (capped by net.core.somaxconn)."),
+        .flag("no-pin", \.noPin, "Do not pin workers to CPUs."),
+        // Buffers and queues
+        .integer("buffer-size", \.gateway.engine.receiveBufferBytes, 64...1_048_576, hint: "<bytes>", "Bytes per receive buffer."),
+        .powerOfTwo("buffer-count", \.gateway.engine.receiveBufferCount, 1...32768, "Receive buffers per worker (a power of two)."),
+        .choice("wait-mode", \.gateway.engine.waitMode, [("recv", .multishotRecv), ("poll", .poll)],
+                "How idle connections wait: multishot recv, or multishot poll."),
+        .integer("send-queue-limit", \.gateway.engine.sendQueueLimitBytes, 1...UInt32.max, hint: "<bytes>", "Send queue limit per connection."),
+        .integer("send-pool", \.gateway.engine.sendPoolBytesPerWorker, 32768...UInt32.max, hint: "<bytes>", "Send-chunk memory per worker."),
+        .choice("slow-client", \.gateway.slowClientPolicy, [("pause", .pause), ("close", .close), ("drop", .drop)],
+                "A client whose send queue fills: stop reading it, close it with 1008, or drop what does not fit."),
+        .integer("rate-limit-messages", \.gateway.rateLimitMessages, 0...UInt32.max, "Messages per second a client may send (0: no limit); past it, close 1008."),
+        .integer("rate-limit-bytes", \.gateway.rateLimitBytes, 0...UInt32.max, hint: "<bytes>", "Payload bytes per second a client may send (0: no limit); past it, close 1008."),
+        // WebSocket limits
+        .integer("max-message-size", \.gateway.frames.maxMessageBytes, 1...(1 << 30), hint: "<bytes>", "Largest message accepted (1009 above it)."),
+        .integer("max-header-size", \.gateway.handshake.maxHeaderBytes, 16...(1 << 20), hint: "<bytes>", "Largest HTTP request head (431 above it)."),
+        .list("allowed-origin", \.gateway.handshake.allowedOrigins, "Allowed Origin (repeatable); none means any origin."),
+        .list("subprotocol", \.gateway.handshake.subprotocols, "Supported subprotocol, most preferred first (repeatable)."),
+        // Timers
+        .seconds("ping-interval", \.gateway.pingIntervalMs, allowsZero: false, "Client silence before a ping."),
+        .seconds("pong-timeout", \.gateway.pongTimeoutMs, allowsZero: false, "Time after a ping before a silent client is dropped."),
+        .seconds("idle-timeout", \.gateway.idleTimeoutMs, allowsZero: true, "Time without a data message before closing with 1001 (0: off)."),
+        .seconds("park-after", \.gateway.parkAfterMs, allowsZero: true, "Silence after which a connection waits with a poll instead of an armed recv (0: never)."),
+        .seconds("handshake-timeout", \.gateway.handshakeTimeoutMs, allowsZero: false, "Time a client has to complete the HTTP upgrade."),
+        .seconds("close-timeout", \.gateway.closeTimeoutMs, allowsZero: false, "Time the peer has to answer our close frame."),
+        .integer("tick-ms", \.gateway.tickMs, 1...10_000, hint: "<ms>", "Timer tick in milliseconds."),
+        .powerOfTwo("wheel-slots", \.gateway.wheelSlots, 1...(1 << 24), "Slots in each worker's timing wheel (a power of two)."),
+        // Application workers (docs/PROTOCOL.md)
+        .path("backend-socket", \.gateway.backend.socketPath, "Unix socket application workers connect to; unset: the demo app serves every client."),
+        .parsed("backend-socket-mode", \.gateway.backend.socketMode, hint: "<octal>", allowed: "an octal file mode from 000 to 777",
+                parse: { text in UInt32(text, radix: 8).flatMap { $0 <= 0o777 ? $0 : nil } }, describe: { String($0, radix: 8) },
+                "File mode of the backend socket."),
+        .parsed("backend-socket-group", \.gateway.backend.socketGroup, hint: "<group>", allowed: "a group name",
+                parse: { $0.isEmpty ? nil : $0 }, describe: { $0 ?? "(the gateway's)" }, "Group owning the backend socket."),
+        .parsed("route", \.gateway.backend.route, hint: "least-loaded|hash:header:NAME|hash:path:N",
+                allowed: "least-loaded, hash:header:NAME or hash:path:N", parse: { RoutePolicy(name: $0) }, describe: { $0.name },
+                "How a connection picks its application worker (sticky for its life)."),
+        .choice("no-worker", \.gateway.backend.noWorker, NoWorkerPolicy.allCases.map { ($0.rawValue, $0) },
+                "With no worker connected: refuse upgrades (503) or serve them with the demo app."),
+        .choice("on-worker-loss", \.gateway.backend.onWorkerLoss, WorkerLossPolicy.allCases.map { ($0.rawValue, $0) },
+                "When a worker's link fails, its connections move to another worker or close (1011)."),
+        .list("backend-header", \.gateway.backend.forwardedHeaders, "Request header forwarded to workers in OPEN (repeatable)."),
+        .integer("backend-queue-limit", \.gateway.backend.linkQueueLimitBytes, (64 << 10)...(1 << 30), hint: "<bytes>",
+                 "Events queued for one worker before its clients are paused."),
+        .integer("max-topics", \.gateway.backend.maxTopics, 1...100_000_000, "Topics at most."),
+        .integer("fanout-batch", \.gateway.backend.fanoutBatch, 1...1_000_000, "Fan-out deliveries per loop turn and thread."),
+        // Operations
+        .address("admin-host", \.adminHost, "Address of the admin server (/metrics, /healthz, /readyz)."),
+        .optionalPort("admin-port", \.adminPort, "Port of the admin server (0 picks a free one and prints it; unset: no admin server)."),
+        .choice("log-level", \.logLevel, Logger.Level.allCases.map { ("\($0)", $0) }, reloadable: true, "Least severe log level written."),
+        .seconds("stats-interval", \.statsIntervalMs, allowsZero: true, reloadable: true, "Time between stats lines on stderr (0: only at exit)."),
+        .seconds("drain-window", \.drainWindowMs, allowsZero: true, reloadable: true, "On SIGTERM or restart, closes with 1001/1012 are spread over this window."),
+        .seconds("drain-timeout", \.drainTimeoutMs, allowsZero: true, reloadable: true, "A drain ends this long after it began even if connections remain."),
+        .path("control-socket", \.controlSocket, "Unix socket on which this process hands its listeners to a new one (zero-downtime restart)."),
+        .path("takeover", \.takeover, "Take the listeners over from the gateway whose control socket is at this path, then make it drain."),
+    ]
+
+    /// The key called `name`, if any.
+    public static func named(_ name: String) -> SettingKey? { all.first { $0.name == name } }
+}
+
+extension ServiceConfiguration {
+    /// `no-pin` is the negation of the engine's `pinsCPUs`.
+    var noPin: Bool {
+        get { !gateway.engine.pinsCPUs }
+        set { gateway.engine.pinsCPUs = !newValue }
+    }
+}

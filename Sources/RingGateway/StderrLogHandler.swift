@@ -1,0 +1,43 @@
+public import Logging
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Log lines on stderr, one per event: `ringgate: message key=value ...`, with the level
+/// written out (`ringgate: warning: ...`) for every level but info, so the established info
+/// lines ("ringgate: listening on HOST:PORT ...", the stats line) keep their shape for the
+/// scripts that read them. The level is process-wide and changes on SIGHUP.
+public struct StderrLogHandler: LogHandler {
+    private static let level = Atomic<Int>(Logger.Level.allCases.firstIndex(of: .info)!)
+
+    public var metadata: Logger.Metadata = [:]
+    public let label: String
+
+    public init(label: String) { self.label = label }
+
+    /// Sets the level of every logger, from any thread.
+    public static func setLevel(_ level: Logger.Level) {
+        Self.level.store(Logger.Level.allCases.firstIndex(of: level)!, ordering: .relaxed)
+    }
+
+    public var logLevel: Logger.Level {
+        get { Logger.Level.allCases[Self.level.load(ordering: .relaxed)] }
+        set { Self.setLevel(newValue) }
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(level: Logger.Level, message: Logger.Message, metadata extra: Logger.Metadata?,
+                    source: String, file: String, function: String, line: UInt) {
+        var text = level == .info ? "ringgate: \(message)" : "ringgate: \(level): \(message)"
+        let merged = extra.map { metadata.merging($0) { $1 } } ?? metadata
+        for key in merged.keys.sorted() { text += " \(key)=\(merged[key]!)" }
+        text += "\n"
+        // One write per line, so lines from different threads never interleave.
+        _ = text.withCString { write(2, $0, strlen($0)) }
+    }
+}

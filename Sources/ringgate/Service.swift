@@ -1,0 +1,183 @@
+import Logging
+import RingEngine
+import RingGateway
+import RingWebSocket
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One run of the gateway: start (binding, or taking the listeners over from a running process),
+/// serve, reload on SIGHUP, drain on SIGTERM or when a successor took over, then stop.
+///
+/// Signals are blocked in every thread (workers inherit the mask) and taken here with
+/// sigtimedwait, so no handler ever runs on a worker.
+final class Service {
+    private var settings: ServiceConfiguration
+    private let arguments: [String]
+    private let logger = Logger(label: "ringgate")
+    /// Set by the control thread when a successor serves; SIGUSR2 wakes the main thread.
+    private static let handedOver = Atomic<Bool>(false)
+    private var gateway: Gateway!
+    private var admin: AdminServer?
+    private var control: ControlServer?
+    private var drainDeadlineMs: UInt64?
+
+    init(settings: ServiceConfiguration, arguments: [String]) {
+        self.settings = settings
+        self.arguments = arguments
+    }
+
+    /// Runs until drained or stopped; returns the exit status.
+    func run() -> Int32 {
+        Signals.block()  // before any thread exists
+        do {
+            try start()
+        } catch {
+            logger.error("\(error)")
+            return 1
+        }
+        serve()
+        logger.info("stopping")
+        control?.stop()
+        admin?.stop()
+        gateway.stop()
+        logger.info("\(StatsLine.render(gateway))")
+        return 0
+    }
+
+    private func start() throws(GatewayError) {
+        let handover = try settings.takeover.map { path throws(GatewayError) in try ListenerHandover(path: path) }
+        var configuration = settings.gateway
+        configuration.engine.inheritedListenerFDs = handover?.listenerFDs ?? []
+        gateway = try Gateway(configuration)
+        try gateway.start()
+        if !gateway.notes.isEmpty { logger.notice("\(gateway.notes)") }
+        let gateway = self.gateway!
+        if settings.adminPort != nil || handover?.adminFD != nil {
+            let server = try AdminServer(host: settings.adminHost, port: settings.adminPort ?? 0,
+                                         inheritedFD: handover?.adminFD) { path in AdminRoutes.respond(path, gateway) }
+            server.start()
+            admin = server
+            logger.info("admin on \(settings.adminHost):\(server.port)")
+        }
+        let host = configuration.engine.host
+        let origin = handover == nil ? "" : "; took over from the running gateway"
+        let application = configuration.backend.socketPath.map { "application workers on \($0)" } ?? "demo app: echo"
+        logger.info("""
+            listening on \(host):\(gateway.port) with \(gateway.workerCount) workers, \
+            \(gateway.tableSize) connections per worker; \(application)\(origin)
+            """)
+        try handover?.confirm()
+        if let path = settings.controlSocket {
+            let server = try ControlServer(path: path)
+            let admin = self.admin
+            server.start(offer: { (gateway.listenerFDs, admin?.listenerFD) }, handedOver: {
+                Service.handedOver.store(true, ordering: .releasing)
+                kill(getpid(), SIGUSR2)
+            })
+            control = server
+        }
+    }
+
+    /// The signal loop: stats lines, reloads, and the drain until it ends.
+    private func serve() {
+        var nextStatsMs = Signals.nowMs() + UInt64(settings.statsIntervalMs)
+        while true {
+            let nowMs = Signals.nowMs()
+            var waitMs: UInt64 = settings.statsIntervalMs > 0 ? (nextStatsMs > nowMs ? nextStatsMs - nowMs : 0) : 3_600_000
+            if drainDeadlineMs != nil { waitMs = min(waitMs, 20) }
+            switch Signals.wait(milliseconds: waitMs) {
+            case SIGTERM, SIGINT:
+                if drainDeadlineMs != nil { return }  // a second signal: stop now
+                beginDrain(code: .goingAway)
+            case SIGHUP:
+                reload()
+            case SIGUSR2 where Service.handedOver.load(ordering: .acquiring):
+                admin?.stop()  // the successor serves the admin port now
+                admin = nil
+                beginDrain(code: .serviceRestart)
+            default:
+                break
+            }
+            if settings.statsIntervalMs > 0, Signals.nowMs() >= nextStatsMs {
+                logger.info("\(StatsLine.render(gateway))")
+                nextStatsMs = Signals.nowMs() + UInt64(settings.statsIntervalMs)
+            }
+            if let deadline = drainDeadlineMs {
+                let open = gateway.openConnections
+                if open == 0 {
+                    logger.info("drained: no connections remain")
+                    return
+                }
+                if Signals.nowMs() >= deadline {
+                    logger.warning("drain timeout: closing the \(open) connections that remain")
+                    return
+                }
+            }
+        }
+    }
+
+    private func beginDrain(code: CloseCode) {
+        drainDeadlineMs = Signals.nowMs() + UInt64(settings.drainTimeoutMs)
+        logger.info("draining: closing connections with \(code.rawValue) over \(Double(settings.drainWindowMs) / 1000) s",
+                    metadata: ["open": "\(gateway.openConnections)", "timeout_s": "\(Double(settings.drainTimeoutMs) / 1000)"])
+        gateway.drain(code: code, windowMs: settings.drainWindowMs)
+    }
+
+    /// Re-reads the settings and applies those that can change while running; the others are
+    /// reported and wait for a restart (--takeover).
+    private func reload() {
+        let fresh: ServiceConfiguration
+        do {
+            fresh = try SettingsLoader.load(arguments: arguments, environment: processEnvironment())
+        } catch {
+            logger.error("reload refused, keeping the running settings: \(error)")
+            return
+        }
+        var changed: [String] = []
+        var needRestart: [String] = []
+        for key in SettingKey.all where key.value(in: fresh) != key.value(in: settings) {
+            if key.reloadable { changed.append(key.name) } else { needRestart.append(key.name) }
+        }
+        settings.logLevel = fresh.logLevel
+        settings.statsIntervalMs = fresh.statsIntervalMs
+        settings.drainWindowMs = fresh.drainWindowMs
+        settings.drainTimeoutMs = fresh.drainTimeoutMs
+        StderrLogHandler.setLevel(fresh.logLevel)
+        // TLS certificates are re-read here once the TLS settings exist (the TLS work adds the call).
+        logger.info("reloaded", metadata: ["changed": "\(changed.joined(separator: ","))"])
+        if !needRestart.isEmpty {
+            logger.warning("these settings take effect only after a restart (--takeover): \(needRestart.joined(separator: ", "))")
+        }
+    }
+}
+
+/// The signals the service takes synchronously.
+enum Signals {
+    static let handled = [SIGINT, SIGTERM, SIGHUP, SIGUSR2]
+
+    static func block() {
+        var set = sigset_t()
+        sigemptyset(&set)
+        for signal in handled { sigaddset(&set, signal) }
+        pthread_sigmask(SIG_BLOCK, &set, nil)
+        signal(SIGPIPE, SIG_IGN)
+    }
+
+    /// The next of `handled`, or 0 after `milliseconds`.
+    static func wait(milliseconds: UInt64) -> Int32 {
+        var set = sigset_t()
+        sigemptyset(&set)
+        for signal in handled { sigaddset(&set, signal) }
+        var timeout = timespec(tv_sec: Int(milliseconds / 1000), tv_nsec: Int(milliseconds % 1000) * 1_000_000)
+        let signal = sigtimedwait(&set, nil, &timeout)
+        return signal > 0 ? signal : 0
+    }
+
+    static func nowMs() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) * 1000 + UInt64(ts.tv_nsec) / 1_000_000
+    }
+}

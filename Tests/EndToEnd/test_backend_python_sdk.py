@@ -1,0 +1,100 @@
+"""Every command of the Python SDK against the real gateway, driven step by step from the test:
+accept, subscribe (one and many), presence with offset and limit, publish, send_many, broadcast,
+topic history with a replay and a gap, and close in both directions."""
+
+import asyncio
+import sys
+
+from websockets.exceptions import ConnectionClosed
+
+from conftest import ROOT
+from test_backend_support import open_client, run, start_backend_gateway
+
+sys.path.insert(0, str(ROOT / "clients" / "python"))
+import ringgate_worker  # noqa: E402
+
+
+async def next_event(link, kind):
+    """The next event, which must be a `kind`."""
+    event = await asyncio.wait_for(link.__anext__(), 10)
+    assert isinstance(event, kind), event
+    return event
+
+
+async def recv(ws):
+    return await asyncio.wait_for(ws.recv(), 10)
+
+
+async def silent(ws, seconds=0.3):
+    try:
+        message = await asyncio.wait_for(ws.recv(), seconds)
+    except asyncio.TimeoutError:
+        return True
+    raise AssertionError(f"unexpected message {message!r}")
+
+
+def test_every_command_through_the_gateway(gateway):
+    server, path = start_backend_gateway(gateway, threads=2)
+
+    async def scenario():
+        link = await ringgate_worker.connect(path, name="sdk-test")
+        assert link.gateway.version == 1
+        clients, conns = [], []
+        for index in range(3):
+            connecting = asyncio.ensure_future(open_client(server.port, f"/c/{index}?n={index}"))
+            opened = await next_event(link, ringgate_worker.Open)
+            assert opened.needs_decision and opened.path == f"/c/{index}" and opened.query_value("n") == str(index)
+            await link.accept(opened.conn)
+            clients.append(await connecting)
+            conns.append(opened.conn)
+        a, b, c = clients
+
+        await link.subscribe_many(conns[:2], "news")
+        await link.subscribe(conns[2], "other")
+        everyone = await link.presence("news")
+        assert (everyone.total, sorted(everyone.conns)) == (2, sorted(conns[:2]))
+        window = await link.presence("news", offset=1, limit=1)
+        assert (window.total, len(window.conns)) == (2, 1) and window.conns[0] in conns[:2]
+        assert (await link.presence("nobody-here")).total == 0
+
+        await link.publish("news", "headline")
+        assert await recv(a) == "headline" and await recv(b) == "headline"
+        await link.send_many([conns[0], conns[2]], b"\x01\x02")
+        assert await recv(a) == b"\x01\x02" and await recv(c) == b"\x01\x02"
+        await silent(b)
+        await link.broadcast("to all")
+        assert [await recv(ws) for ws in clients] == ["to all"] * 3
+
+        # History: 3 kept of 5 published; since=3 replays 4 and 5, since=1 finds 2 and 3 gone.
+        await link.configure_topic("log", 3, 60_000)
+        for seq in range(1, 6):
+            await link.publish("log", f"entry {seq}", seq=seq)
+        await link.subscribe(conns[0], "log", since=3)
+        assert [await recv(a) for _ in range(2)] == ["entry 4", "entry 5"]
+        await link.subscribe(conns[1], "log", since=1)
+        gap = await next_event(link, ringgate_worker.Gap)
+        assert (gap.conn, gap.topic, gap.since, gap.evicted) == (conns[1], "log", 1, 2)
+        await silent(b)
+
+        # A client's message, then closes from both sides.
+        await a.send("from a")
+        message = await next_event(link, ringgate_worker.Message)
+        assert (message.conn, message.data) == (conns[0], "from a")
+        await link.close(conns[2], 4000, "bye")
+        try:
+            await recv(c)
+        except ConnectionClosed:
+            pass
+        assert (c.close_code, c.close_reason) == (4000, "bye")
+        closed = await next_event(link, ringgate_worker.Closed)
+        assert (closed.conn, closed.code) == (conns[2], 4000)
+        await a.close(1000)
+        closed = await next_event(link, ringgate_worker.Closed)
+        assert (closed.conn, closed.code) == (conns[0], 1000)
+        await b.close()
+        await next_event(link, ringgate_worker.Closed)
+        await link.close_link()
+
+    run(scenario())
+    stats = server.stop(until=lambda s: s["open"] == 0)
+    assert stats["backend_protocol_errors"] == 0

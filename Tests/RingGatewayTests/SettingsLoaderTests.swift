@@ -1,0 +1,78 @@
+import Testing
+import Logging
+import RingEngine
+@testable import RingGateway
+import RingWebSocket
+
+@Suite struct SettingsLoaderTests {
+    private func load(_ arguments: [String], env: [String: String] = [:], file: String? = nil) throws(SettingError) -> ServiceConfiguration {
+        let environment = file == nil ? env : env.merging(["RINGGATE_CONFIG": "test.toml"]) { $1 }
+        return try SettingsLoader.load(arguments: arguments, environment: environment) { _ throws(SettingError) in file ?? "" }
+    }
+
+    @Test func defaultsWhenNothingIsGiven() throws {
+        let configuration = try load([])
+        #expect(configuration.gateway.engine.port == 8080)
+        #expect(configuration.adminPort == nil)
+        #expect(configuration.drainWindowMs == 10_000)
+    }
+
+    @Test func flagsBeatEnvironmentBeatFile() throws {
+        let file = "workers = 3\nping-interval = 7.5\nallowed-origin = [\"https://a\", \"https://b\"]\n"
+        #expect(try load([], file: file).gateway.engine.workers == 3)
+        #expect(try load([], env: ["RINGGATE_WORKERS": "2"], file: file).gateway.engine.workers == 2)
+        #expect(try load(["--workers=1"], env: ["RINGGATE_WORKERS": "2"], file: file).gateway.engine.workers == 1)
+        let configuration = try load(["--allowed-origin", "https://c"], file: file)
+        #expect(configuration.gateway.handshake.allowedOrigins == ["https://c"])
+        #expect(configuration.gateway.pingIntervalMs == 7500)
+        #expect(try load([], file: file).gateway.handshake.allowedOrigins == ["https://a", "https://b"])
+    }
+
+    @Test func flagsAndListsParse() throws {
+        let configuration = try load(["--no-pin", "--subprotocol", "a", "--subprotocol", "b", "--admin-port", "0",
+                                      "--log-level", "debug", "--wait-mode", "poll"])
+        #expect(!configuration.gateway.engine.pinsCPUs)
+        #expect(configuration.gateway.handshake.subprotocols == ["a", "b"])
+        #expect(configuration.adminPort == 0)
+        #expect(configuration.logLevel == .debug)
+        #expect(configuration.gateway.engine.waitMode == .poll)
+    }
+
+    @Test(arguments: [
+        (["--slow-client", "later"], "invalid value 'later' for slow-client (from --slow-client): expected one of pause, close, drop"),
+        (["--tick-ms", "0"], "for tick-ms (from --tick-ms): expected an integer from 1 to 10000"),
+        (["--wheel-slots", "1000"], "expected a power of two"),
+        (["--port"], "--port needs a value"),
+        (["stray"], "unexpected argument 'stray'"),
+    ])
+    func badFlagsNameTheKey(arguments: [String], message: String) {
+        #expect {
+            _ = try load(arguments)
+        } throws: { error in
+            "\(error)".contains(message)
+        }
+    }
+
+    @Test func badFileLinesNameTheLine() {
+        #expect { _ = try load([], file: "# ok\nport = 1\nnope = 2\n") } throws: { "\($0)".contains("test.toml:3: unknown key 'nope'") }
+        #expect { _ = try load([], file: "max_connections = x\n") } throws: {
+            "\($0)".contains("invalid value 'x' for max-connections (from test.toml:1)")
+        }
+    }
+
+    @Test func everyKeyHasAnEnvironmentNameAndADefault() {
+        let defaults = ServiceConfiguration()
+        for key in SettingKey.all {
+            #expect(key.environmentName.hasPrefix("RINGGATE_"))
+            #expect(!key.value(in: defaults).isEmpty)
+        }
+        #expect(Set(SettingKey.all.map(\.name)).count == SettingKey.all.count)
+    }
+
+    @Test func drainMailRoundTrips() {
+        let tag = GatewayMail.drain(code: .serviceRestart, windowMs: 123_456)
+        #expect(tag >> 56 == GatewayMail.drainKind)
+        #expect(UInt16(truncatingIfNeeded: tag >> 40) == 1012)
+        #expect(UInt32(truncatingIfNeeded: tag) == 123_456)
+    }
+}
