@@ -126,6 +126,7 @@ struct rg_worker {
 	struct io_uring ring;
 	rg_engine *engine;
 	void *ctx;
+	struct rg_peer_query *peers_answered;	/* freed after the batch that delivered them */
 	uint32_t index;
 	int cpu;
 	int node;
@@ -201,6 +202,11 @@ struct io_uring_sqe *rg_internal_sqe(rg_worker *w);
 void rg_internal_event_room(rg_worker *w);
 void rg_internal_emit(rg_worker *w, uint8_t kind, uint32_t slot, uint32_t gen,
 		      int32_t result, uint8_t *data, uint64_t arg);
+
+/* peer.c */
+struct rg_peer_query;
+void rg_internal_on_peer(rg_worker *w, struct io_uring_cqe *cqe);
+void rg_internal_peer_release(rg_worker *w);
 
 /* bufring.c */
 int rg_internal_bufring_init(rg_worker *w, char *err, size_t err_len);

@@ -21,6 +21,7 @@ enum rg_op {
 	RG_OP_TICK,
 	RG_OP_MAIL,
 	RG_OP_CONNECT,
+	RG_OP_PEER,		/* user_data below the op byte is the query's address */
 };
 
 #define RG_GEN_MASK 0xffffffu

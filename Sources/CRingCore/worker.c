@@ -266,6 +266,9 @@ static void dispatch(rg_worker *w, struct io_uring_cqe *cqe)
 	case RG_OP_CONNECT:
 		rg_internal_on_connect(w, cqe);
 		break;
+	case RG_OP_PEER:
+		rg_internal_on_peer(w, cqe);
+		break;
 	default:
 		w->stats.unexpected++;
 		RG_BUG_ON(1);
@@ -293,6 +296,7 @@ static void run(rg_worker *w)
 			io_uring_cq_advance(&w->ring, 1);
 		}
 		deliver(w);
+		rg_internal_peer_release(w);
 		rg_internal_flush(w);
 		if (w->trim_due) {
 			w->trim_due = false;

@@ -83,6 +83,10 @@ public struct Worker: @unchecked Sendable {
     /// Returns a parked connection that turned busy to its multishot recv.
     public func unpark(_ id: ConnectionID) { _ = rg_conn_unpark(raw, id.slot, id.generation) }
 
+    /// Asks for the connection's peer address; `.peer` answers (see `PeerAddress`).
+    @discardableResult
+    public func queryPeer(_ id: ConnectionID) -> Bool { rg_conn_peer_query(raw, id.slot, id.generation) == 0 }
+
     /// Stops reading from the connection until `resume`.
     public func pause(_ id: ConnectionID) { _ = rg_conn_pause(raw, id.slot, id.generation) }
     public func resume(_ id: ConnectionID) { _ = rg_conn_resume(raw, id.slot, id.generation) }

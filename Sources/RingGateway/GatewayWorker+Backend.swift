@@ -1,3 +1,4 @@
+import CRingCore
 import RingEngine
 import RingGateProtocol
 import RingWebSocket
@@ -53,7 +54,32 @@ extension GatewayWorker {
         }
         attach(slot, to: link)
         pendingUpgrades[slot] = PendingUpgrade(request: request, early: Array(early))
-        queueOpen(slot, request, on: link, flags: LinkOpenFlags.decide)
+        // OPEN carries the client's address; the core reads it asynchronously.
+        if peerQueriesWork && worker.queryPeer(id(slot)) { return }
+        announce(slot)
+    }
+
+    /// The core answered a peer query: OPEN can go out.
+    func peerAnswered(_ event: rg_event) {
+        let slot = event.slot
+        guard Int(slot) < states.count, states[slot].generation == event.gen, pendingUpgrades[slot] != nil else { return }
+        if event.result < 0 {
+            // A kernel without socket getsockopt commands: stop asking, say so once.
+            if peerQueriesWork && (event.result == -EINVAL || event.result == -EOPNOTSUPP) {
+                peerQueriesWork = false
+                GatewayLog.say("backend: this kernel cannot report client addresses (io_uring getsockopt); OPEN has none")
+            }
+        } else {
+            pendingUpgrades[slot]?.remote = PeerAddress.format(event) ?? ""
+        }
+        announce(slot)
+    }
+
+    /// Sends the OPEN of a pending upgrade to its worker.
+    func announce(_ slot: UInt32) {
+        guard let pending = pendingUpgrades[slot], !pending.announced, let link = routedLink(slot) else { return }
+        pendingUpgrades[slot]?.announced = true
+        queueOpen(slot, pending.request, remote: pending.remote, on: link, flags: LinkOpenFlags.decide)
     }
 
     func attach(_ slot: UInt32, to link: BackendLink) {
@@ -62,7 +88,7 @@ extension GatewayWorker {
         link.connections.add(1, ordering: .relaxed)
     }
 
-    func queueOpen(_ slot: UInt32, _ request: UpgradeRequest?, on link: BackendLink, flags: UInt8) {
+    func queueOpen(_ slot: UInt32, _ request: UpgradeRequest?, remote: String = "", on link: BackendLink, flags: UInt8) {
         let conn = linkConnectionID(slot)
         let stored = openRecords[slot]
         link.queue { writer in
@@ -70,7 +96,7 @@ extension GatewayWorker {
             writer.u64(conn)
             writer.u8(flags)
             if let request {
-                writer.str16("")
+                writer.str16(remote)
                 writer.str16(request.path)
                 writer.str16(request.query ?? "")
                 writer.str16(request.headers.first { $0.name == "sec-websocket-protocol" }?.value ?? "")
@@ -94,10 +120,10 @@ extension GatewayWorker {
 
     /// Keeps the OPEN fields of an accepted connection when connections may move,
     /// so the next worker learns the same path and headers.
-    func rememberOpenFields(_ slot: UInt32, _ request: UpgradeRequest) {
+    func rememberOpenFields(_ slot: UInt32, _ request: UpgradeRequest, remote: String) {
         guard backend?.configuration.onWorkerLoss == .move else { return }
         var writer = LinkWriter()
-        writer.str16("")
+        writer.str16(remote)
         writer.str16(request.path)
         writer.str16(request.query ?? "")
         writer.str16(request.headers.first { $0.name == "sec-websocket-protocol" }?.value ?? "")

@@ -74,7 +74,7 @@ extension GatewayWorker {
             let subprotocol = try reader.str16()
             guard let slot = ownedSlot(raw, link: link, phase: .handshake), var pending = pendingUpgrades.removeValue(forKey: slot) else { return }
             pending.request.subprotocol = chosenSubprotocol(String(decoding: subprotocol, as: UTF8.self), offered: pending.request)
-            rememberOpenFields(slot, pending.request)
+            rememberOpenFields(slot, pending.request, remote: pending.remote)
             upgrade(slot, pending.request)
             if !pending.early.isEmpty, states[slot].phase == .open {
                 pending.early.withUnsafeMutableBytes { frames(slot, $0) }
@@ -172,7 +172,10 @@ extension GatewayWorker {
                 attach(slot, to: next)
                 backendCounters.connectionsMoved += 1
                 if let pending {
-                    queueOpen(slot, pending.request, on: next, flags: LinkOpenFlags.decide)
+                    // Not yet announced: the peer answer will announce it to the new worker.
+                    if pending.announced {
+                        queueOpen(slot, pending.request, remote: pending.remote, on: next, flags: LinkOpenFlags.decide)
+                    }
                 } else {
                     queueOpen(slot, nil, on: next, flags: LinkOpenFlags.moved)
                 }

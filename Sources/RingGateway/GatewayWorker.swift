@@ -41,6 +41,8 @@ final class GatewayWorker: WorkerHandler {
     var openRecords: [UInt32: [UInt8]] = [:]
     var inboxRecords = LinkWriter()
     var hubNeedsWake = false
+    /// False once the kernel refused a peer query: OPEN goes out without an address.
+    var peerQueriesWork = true
     var subscriptions: SubscriberSets
     var subscriberCountDelta: [UInt32: Int] = [:]
     var fanouts: [FanoutJob] = []
@@ -119,6 +121,8 @@ final class GatewayWorker: WorkerHandler {
                 tick()
             case RG_EV_MAIL.rawValue where event.arg == WorkerInbox.mailTag:
                 takeInbox()
+            case RG_EV_PEER.rawValue:
+                peerAnswered(event)
             case RG_EV_MAIL.rawValue where event.arg == Self.continueTag:
                 break  // the fan-out below continues
             case RG_EV_MAIL.rawValue:

@@ -71,6 +71,7 @@ enum rg_event_kind {
 	RG_EV_CLOSED,		/* the slot is free; `result` is 0 or -errno (cause) */
 	RG_EV_TICK,		/* `result` ticks elapsed since the last one */
 	RG_EV_MAIL,		/* rg_worker_post: `arg` is the tag, `data` the pointer */
+	RG_EV_PEER,		/* rg_conn_peer_query: `data` a sockaddr of `result` bytes, or -errno */
 };
 
 /*
@@ -227,6 +228,15 @@ int rg_worker_add_address(rg_worker *w, const char *host, uint16_t port);
  * RG_EV_OPEN or RG_EV_CLOSED (with the connect error) follows for the slot.
  */
 int rg_conn_connect(rg_worker *w, int dst, int src);
+
+/*
+ * Asks for the connection's peer address; RG_EV_PEER answers with a sockaddr
+ * (valid during that handler call) or -errno. Sockets are direct descriptors,
+ * so getpeername(2) cannot be used: this is a uring_cmd getsockopt
+ * (SO_PEERNAME), kernel 6.7 and later; older kernels answer -EINVAL or
+ * -EOPNOTSUPP. Returns 0, -ESTALE or -ENOMEM.
+ */
+int rg_conn_peer_query(rg_worker *w, uint32_t slot, uint32_t gen);
 
 /*
  * Hands (tag, ptr) to worker `w`, which receives it as RG_EV_MAIL. Callable

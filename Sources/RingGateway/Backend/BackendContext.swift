@@ -22,4 +22,8 @@ struct PendingUpgrade {
     var request: UpgradeRequest
     /// Bytes the client sent behind its request (frames it pipelined), replayed on ACCEPT.
     var early: [UInt8] = []
+    /// The client's address, once the core answered the peer query.
+    var remote = ""
+    /// Whether OPEN went out (it waits for the peer address).
+    var announced = false
 }
