@@ -3,7 +3,10 @@ accept, subscribe (one and many), presence with offset and limit, publish, send_
 topic history with a replay and a gap, and close in both directions."""
 
 import asyncio
+import signal
 import sys
+
+import pytest
 
 from websockets.exceptions import ConnectionClosed
 
@@ -98,3 +101,45 @@ def test_every_command_through_the_gateway(gateway):
     run(scenario())
     stats = server.stop(until=lambda s: s["open"] == 0)
     assert stats["backend_protocol_errors"] == 0
+
+
+
+def test_open_fields_subprotocol_and_draining(gateway):
+    server, path = start_backend_gateway(gateway, "--drain-window", "2")
+
+    async def scenario():
+        link = await ringgate_worker.connect(path, name="sdk-test")
+        connecting = asyncio.ensure_future(open_client(
+            server.port, "/room?x=1", additional_headers={"Cookie": "s=1"}, subprotocols=["chat", "v2"]))
+        opened = await next_event(link, ringgate_worker.Open)
+        assert (opened.path, opened.query, opened.protocols) == ("/room", "x=1", ["chat", "v2"])
+        assert opened.header("cookie") == "s=1"
+        assert opened.remote.startswith("127.0.0.1:")
+        await link.accept(opened.conn, subprotocol="v2")
+        ws = await connecting
+        assert ws.subprotocol == "v2"
+        server.process.send_signal(signal.SIGTERM)
+        draining = await next_event(link, ringgate_worker.Draining)
+        assert 0 < draining.deadline_ms <= 2000
+        closed = await next_event(link, ringgate_worker.Closed)
+        assert closed.conn == opened.conn
+        await asyncio.wait_for(ws.wait_closed(), 10)
+
+    run(scenario())
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "gateway: OPEN carries the handshake policy's default headers (cookie, user-agent, ...) besides "
+    "--backend-header's, because Gateway.swift merges both lists into the capture list"))
+def test_only_the_configured_headers_are_forwarded(gateway):
+    server, path = start_backend_gateway(gateway, "--backend-header", "x-user")
+
+    async def scenario():
+        link = await ringgate_worker.connect(path, name="sdk-test")
+        connecting = asyncio.ensure_future(open_client(server.port, additional_headers={"X-User": "ann", "Cookie": "s=1"}))
+        opened = await next_event(link, ringgate_worker.Open)
+        await link.accept(opened.conn)
+        await (await connecting).close()
+        assert opened.headers == [("x-user", "ann")]
+
+    run(scenario())
