@@ -7,6 +7,8 @@ struct LoadPlan: Sendable {
         case trickle
         /// Each connection keeps `inFlight` messages of `messageBytes` bytes in flight.
         case echo
+        /// Receive only: a worker publishes `messages` timestamped messages to every connection.
+        case broadcast
     }
 
     var scenario: Scenario
@@ -22,6 +24,8 @@ struct LoadPlan: Sendable {
     var sourceAddresses: Int
     var messageBytes: Int
     var inFlight: Int
+    /// broadcast: how many messages the publisher sends, to count the missing deliveries.
+    var messages: Int
     var trickleMinMs: Int
     var trickleMaxMs: Int
     var tickMs: UInt32

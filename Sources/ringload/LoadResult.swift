@@ -15,6 +15,7 @@ struct LoadResult {
     var kernelBytesPerConnectionPair: Double?
     var ownCPUPercent = 0.0
     var ownCPUPercentWholeRun = 0.0
+    var broadcast: BroadcastReport?
 
     /// ringload's CPU per ring; above 90 % of a core the client, not the server, may be the limit.
     var ownCPUPercentPerCore: Double {
@@ -47,6 +48,7 @@ struct LoadResult {
                 + "p99 \(String(format1: percentileMicros(99))) p99.9 \(String(format1: percentileMicros(99.9))) "
                 + "max \(String(format1: Double(latency.max) / 1000))")
         }
+        if let broadcast { lines += broadcast.summaryLines() }
         if let rss = serverRSSBytes {
             var line = "server RSS \(rss / 1024) KiB"
             if let per = serverRSSPerConnection { line += ", anonymous memory grew \(String(format1: per)) B per connection" }
@@ -77,6 +79,7 @@ struct LoadResult {
             ("ringload_cpu_percent", "\(ownCPUPercent)"), ("ringload_cpu_percent_per_core", "\(ownCPUPercentPerCore)"),
             ("ringload_saturated", "\(clientSaturated)"),
         ]
+        if let broadcast { fields += broadcast.jsonFields() }
         if let rss = serverRSSBytes { fields.append(("server_rss_bytes", "\(rss)")) }
         if let per = serverRSSPerConnection { fields.append(("server_anon_bytes_per_connection", "\(per)")) }
         if let cpu = serverCPUPercent { fields.append(("server_cpu_percent", "\(cpu)")) }

@@ -72,9 +72,18 @@ struct LoadRun {
         let serverCPUStart = plan.serverPID.flatMap(ProcessProbe.cpuSeconds)
         let holdSelfCPUStart = Self.ownCPUSeconds()
         var lastPrint = 0.0
+        var allDeliveredAt: Double?
         while Self.seconds(since: holdStartNs) < plan.durationSeconds {
             usleep(100_000)
             let elapsed = Self.seconds(since: holdStartNs)
+            // broadcast ends once every connection has every message, after a short wait for strays.
+            if plan.scenario == .broadcast {
+                let now = total()
+                if allDeliveredAt == nil, now.upgraded > 0, now.messagesReceived >= plan.messages * now.upgraded {
+                    allDeliveredAt = elapsed
+                }
+                if let at = allDeliveredAt, elapsed - at >= 0.3 { break }
+            }
             if elapsed - lastPrint >= 1 {
                 lastPrint = elapsed
                 progress("hold", elapsed, total())
@@ -119,6 +128,10 @@ struct LoadRun {
         }
         result.counters = counters
         result.latency = histogram
+        if plan.scenario == .broadcast {
+            result.broadcast = BroadcastReport(
+                tallies: workers.map(\.tally), messagesExpected: plan.messages, subscribers: counters.upgraded)
+        }
         result.ownCPUPercentWholeRun = (Self.ownCPUSeconds() - selfCPUStart) / Self.seconds(since: startNs) * 100
         return result
     }

@@ -48,6 +48,7 @@ struct LoadConnection {
     /// Bytes of the response head seen so far (the status line is checked as it arrives).
     var headBytesSeen: UInt16 = 0
     var reader = ServerFrameReader()
+    /// trickle: when the last message left; broadcast: the newest publish timestamp received.
     var sentAtNs: UInt64 = 0
 }
 
@@ -62,6 +63,7 @@ final class LoadWorker: WorkerHandler {
     let wheel: TimingWheel
     var histogram = Histogram<UInt64>(highestTrackableValue: 120_000_000_000, numberOfSignificantValueDigits: .three)
     var counters = LoadCounters()
+    var tally: BroadcastTally
     let published = Mutex(LoadCounters())
     let stopRequested = Atomic<Bool>(false)
     private var stopping = false
@@ -83,6 +85,7 @@ final class LoadWorker: WorkerHandler {
         connections = .allocate(capacity: tableSize)
         connections.initialize(repeating: LoadConnection(), count: tableSize)
         wheel = TimingWheel(capacity: tableSize, slotCount: 4096, startTick: 0)
+        tally = BroadcastTally(expectedMessages: plan.scenario == .broadcast ? plan.messages : 0)
         let ticksPerSecond = max(1, 1000 / Int(plan.tickMs))
         perTick = max(1, plan.rampPerSecond / max(1, plan.workers) / ticksPerSecond)
         random = SplitMix(seed: 0x5EED &+ UInt64(worker.index))
@@ -191,7 +194,7 @@ final class LoadWorker: WorkerHandler {
         }
         // Idle and trickling connections wait parked (a poll, not an armed recv), like the
         // clients they stand for, so the client side adds little kernel memory per pair.
-        if plan.scenario != .echo, c.pointee.phase == .open {
+        if plan.scenario == .idle || plan.scenario == .trickle, c.pointee.phase == .open {
             worker.park(ConnectionID(slot: slot, generation: generation))
         }
     }
@@ -231,7 +234,7 @@ final class LoadWorker: WorkerHandler {
     private func upgraded(_ slot: UInt32, _ c: UnsafeMutablePointer<LoadConnection>) {
         counters.upgraded += 1
         switch plan.scenario {
-        case .idle:
+        case .idle, .broadcast:
             break
         case .echo:
             for _ in 0..<plan.inFlight { sendEcho(slot, c) }
@@ -251,6 +254,8 @@ final class LoadWorker: WorkerHandler {
                 if !stopping { sendEcho(slot, c) }
             case .trickle:
                 histogram.record(nowNs &- c.pointee.sentAtNs)
+            case .broadcast where prefixCount == 8:
+                broadcastDelivery(c, sentNs: prefix)
             default:
                 break
             }
@@ -263,6 +268,17 @@ final class LoadWorker: WorkerHandler {
         default:
             break
         }
+    }
+
+    /// A topic delivers in publish order, so each connection's timestamps must rise.
+    private func broadcastDelivery(_ c: UnsafeMutablePointer<LoadConnection>, sentNs: UInt64) {
+        guard sentNs > c.pointee.sentAtNs else {
+            tally.outOfOrder += 1
+            return
+        }
+        c.pointee.sentAtNs = sentNs
+        tally.record(sent: sentNs, nowNs: nowNs)
+        if nowNs >= sentNs { histogram.record(nowNs - sentNs) }
     }
 
     private func sendEcho(_ slot: UInt32, _ c: UnsafeMutablePointer<LoadConnection>) {

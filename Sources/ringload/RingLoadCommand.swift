@@ -13,16 +13,18 @@ struct RingLoadCommand: ParsableCommand {
         abstract: "WebSocket load generator on RingGate's io_uring engine.",
         discussion: """
             Scenarios: idle (open, upgrade, hold, answer pings), trickle (1-byte messages at random \
-            intervals, echoed), echo (C connections x W messages in flight x S bytes).
+            intervals, echoed), echo (C connections x W messages in flight x S bytes), broadcast (receive \
+            only: a worker subscribes every connection and publishes --messages timestamped messages; \
+            counts each message's deliveries and its time until the last subscriber has it).
             Connections are direct descriptors spread over --workers rings, so the open-file limit caps
             each ring, not the run. Every phase is bounded in time; the run stops by itself.
             """
     )
 
-    @Argument(help: "idle, trickle or echo.") var scenario: String
+    @Argument(help: "idle, trickle, echo or broadcast.") var scenario: String
     @Option(help: "ws://HOST:PORT/PATH of the server.") var url = "ws://127.0.0.1:8080/"
     @Option(help: "Connections to open.") var connections = 100
-    @Option(help: "Seconds to hold (idle, trickle) or to measure (echo) once all are open.") var duration = 10.0
+    @Option(help: "Seconds to hold (idle, trickle), to measure (echo) or at most to wait for every delivery (broadcast) once all are open.") var duration = 10.0
     @Option(help: "Rings (threads) of the load generator; each holds at most the open-file limit.") var workers = 2
     @Option(help: "New connections per second.") var ramp = 20_000
     @Option(help: ArgumentHelp(
@@ -33,6 +35,7 @@ struct RingLoadCommand: ParsableCommand {
     var sourceAddresses: Int?
     @Option(help: "echo: message size in bytes (at least 8: a timestamp rides in it).") var messageSize = 32
     @Option(help: "echo: messages in flight per connection.") var inFlight = 1
+    @Option(help: "broadcast: messages the publisher sends (each should reach every connection).") var messages = 1
     @Option(help: "trickle: shortest interval between a connection's messages, seconds.") var trickleMin = 10.0
     @Option(help: "trickle: longest interval, seconds.") var trickleMax = 60.0
     @Option(help: "Server process to report RSS and CPU for.") var serverPid: Int32?
@@ -42,13 +45,14 @@ struct RingLoadCommand: ParsableCommand {
 
     func validate() throws {
         guard LoadPlan.Scenario(rawValue: scenario) != nil else {
-            throw ValidationError("scenario must be idle, trickle or echo (got \(scenario))")
+            throw ValidationError("scenario must be idle, trickle, echo or broadcast (got \(scenario))")
         }
         guard ParsedURL(url) != nil else { throw ValidationError("--url must look like ws://HOST:PORT/PATH (got \(url))") }
         guard connections > 0, workers > 0, ramp > 0 else { throw ValidationError("--connections, --workers and --ramp must be above 0") }
         guard duration > 0, duration <= 3600 else { throw ValidationError("--duration must be in (0, 3600] seconds") }
         guard messageSize >= 8, messageSize <= 1 << 20 else { throw ValidationError("--message-size must be 8..1048576") }
         guard inFlight >= 1, inFlight <= 1024 else { throw ValidationError("--in-flight must be 1..1024") }
+        guard messages >= 1, messages <= 10_000_000 else { throw ValidationError("--messages must be 1..10000000") }
         guard trickleMin > 0, trickleMax >= trickleMin else { throw ValidationError("need 0 < --trickle-min <= --trickle-max") }
         if let sourceAddresses, !(0...250).contains(sourceAddresses) {
             throw ValidationError("--source-addresses must be 0..250")
@@ -62,7 +66,7 @@ struct RingLoadCommand: ParsableCommand {
             scenario: LoadPlan.Scenario(rawValue: scenario)!, host: target.host, port: target.port, path: target.path,
             connections: connections, durationSeconds: duration, workers: workers, rampPerSecond: ramp,
             sourceAddresses: sourceAddresses ?? (target.host.hasPrefix("127.") ? min(250, (connections + 9999) / 10000) : 0),
-            messageBytes: messageSize, inFlight: inFlight,
+            messageBytes: messageSize, inFlight: inFlight, messages: messages,
             trickleMinMs: Int(trickleMin * 1000), trickleMaxMs: Int(trickleMax * 1000), tickMs: 10,
             receiveBufferBytes: bufferSize, receiveBufferCount: bufferCount, serverPID: serverPid, json: json
         )

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Topic fan-out: a worker (bench/peers/broadcast_worker.py) subscribes every connection that
+# `ringload broadcast` opens to topic "bench", then publishes 64-byte messages stamped with their
+# send time; ringload counts each message's deliveries and the time until its last subscriber
+# has it. Gateway and worker share SERVER_CPU (the application is part of the server), ringload
+# runs on CLIENT_CPU. Two runs per subscriber count: MESSAGES messages paced at RATE per second
+# (each fan-out finishes before the next: one message's latency) and MESSAGES back to back
+# (sustained deliveries/s). The worker reads the gateway's RssAnon before and after subscribing
+# every connection, so memory per subscription excludes the connections themselves.
+# The SwiftNIO and Hummingbird peers have no pub/sub, so there is no side-by-side row.
+# Usage: bench/scenarios/broadcast.sh [SUBSCRIBERS...]   (default: 19000 100000)
+# SCRATCH_PATH=DIR builds into DIR instead of .build; RINGGATE_BINARY and RINGLOAD_BINARY use
+# prebuilt binaries instead (no build). GATEWAY_WORKERS (default: 1 up to 19,000 subscribers,
+# else 8), MESSAGES (20), RATE (2), RAMP (10000 connections/s).
+source "$(dirname "$0")/lib.sh"
+COUNTS=("$@")
+if [ ${#COUNTS[@]} -eq 0 ]; then COUNTS=(19000 100000); fi
+SCRATCH=${SCRATCH_PATH:-$ROOT/.build}
+MESSAGES=${MESSAGES:-20}
+RATE=${RATE:-2}
+RAMP=${RAMP:-10000}
+WORKER="$ROOT/bench/peers/broadcast_worker.py"
+SOCKET="/tmp/ringgate-bench-broadcast-$$.sock"
+PORT=18821
+
+if [ -n "${RINGGATE_BINARY:-}" ] && [ -n "${RINGLOAD_BINARY:-}" ]; then
+    RINGGATE=$RINGGATE_BINARY
+    RINGLOAD=$RINGLOAD_BINARY
+else
+    RINGGATE="$SCRATCH/release/ringgate"
+    RINGLOAD="$SCRATCH/release/ringload"
+    for product in ringgate ringload; do
+        (cd "$ROOT" && swift build -c release --scratch-path "$SCRATCH" --product "$product" >/dev/null)
+    done
+fi
+apply_tuning
+
+rows="| subscribers | gateway workers | publish | messages seen | deliveries/s | one message's fan-out/s | until last p50 ms | p99 ms | max ms | per-delivery p50 ms | p99 ms | missing | out of order | B per subscription | gateway CPU % | ringload CPU % | saturated client |
+| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+failures=""
+measure() {  # SUBSCRIBERS RATE
+    local n=$1 rate=$2
+    local gateway_workers=${GATEWAY_WORKERS:-$([ "$n" -le 19000 ] && echo 1 || echo 8)}
+    # ringload: a ring holds about the open-file limit; one more for room.
+    local load_workers=$(((n + 17999) / 18000 + 1))
+    local label="$MESSAGES at $rate/s"
+    if [ "$rate" = 0 ]; then label="$MESSAGES back to back"; fi
+    rm -f "$SOCKET"
+    start_server "broadcast" "$PORT" "$RINGGATE" --port "$PORT" --workers "$gateway_workers" \
+        --max-connections $((n + 1000)) --backend-socket "$SOCKET"
+    taskset -c "$SERVER_CPU" python3 "$WORKER" --socket "$SOCKET" --subscribers "$n" --messages "$MESSAGES" \
+        --rate "$rate" --size 64 --gateway-pid "$SERVER_PID" --timeout 120 --linger 60 \
+        >/tmp/bench-broadcast-worker.log 2>&1 &
+    local worker_pid=$!
+    started_pids+=("$worker_pid")
+    for _ in $(seq 1 100); do
+        if grep -q connected /tmp/bench-broadcast-worker.log; then break; fi
+        sleep 0.1
+    done
+    local out
+    out=$(run_load broadcast --url "ws://127.0.0.1:$PORT/" --connections "$n" --messages "$MESSAGES" \
+        --duration 120 --workers "$load_workers" --ramp "$RAMP" --server-pid "$SERVER_PID") || true
+    # The worker exits once every connection has closed (bounded by --linger).
+    for _ in $(seq 1 700); do kill -0 "$worker_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -TERM "$worker_pid" 2>/dev/null || true
+    wait "$worker_pid" 2>/dev/null || true
+    stop_server
+    rm -f "$SOCKET"
+    local memory per_sub
+    memory=$(tail -n 1 /tmp/bench-broadcast-worker.log)
+    per_sub=$(echo "$memory" | json 'round(d["gateway_anon_bytes_per_subscription"], 1)' 2>/dev/null || echo "-")
+    if [ -z "$out" ] || ! echo "$out" | json 'd["scenario"]' >/dev/null 2>&1; then
+        failures+="$n subscribers, $label: ringload gave no report; worker log: $(tail -n 3 /tmp/bench-broadcast-worker.log | tr '\n' ' ')"$'\n'
+        rows+=$'\n'"| $n | $gateway_workers | $label | failed | | | | | | | | | | $per_sub | | | |"
+        return
+    fi
+    rows+=$'\n'"$(echo "$out" | json "f'| {d[\"subscribers\"]} | $gateway_workers | $label | {d[\"messages_seen\"]} of {d[\"messages_expected\"]} | {int(d[\"deliveries_per_second\"]):,} | {int(d[\"fanout_per_second\"]):,} | {d[\"until_last_us\"][\"p50\"]/1000:.1f} | {d[\"until_last_us\"][\"p99\"]/1000:.1f} | {d[\"until_last_us\"][\"max\"]/1000:.1f} | {d[\"latency_us\"][\"p50\"]/1000:.1f} | {d[\"latency_us\"][\"p99\"]/1000:.1f} | {d[\"missing_deliveries\"]} | {d[\"out_of_order\"]} | $per_sub | {d.get(\"server_cpu_percent\", 0):.0f} | {d[\"ringload_cpu_percent\"]:.0f} | {d[\"ringload_saturated\"]} |'")"
+    if [ "$(echo "$out" | json 'd["upgraded"]')" != "$n" ]; then
+        failures+="$n subscribers, $label: only $(echo "$out" | json 'd["upgraded"]') upgraded; connect failures $(echo "$out" | json 'd["connect_failures"]'), handshake failures $(echo "$out" | json 'd["handshake_failures"]')"$'\n'
+    fi
+}
+for n in "${COUNTS[@]}"; do
+    measure "$n" "$RATE"
+    measure "$n" 0
+done
+record "Broadcast: one topic, 64-byte messages, ${COUNTS[*]} subscribers" \
+    "bench/scenarios/broadcast.sh ${COUNTS[*]}" "$rows
+
+Latency runs from the worker's send timestamp (CLOCK_MONOTONIC, taken just before it writes
+PUBLISH to the gateway's worker socket) to the ringload completion batch holding the delivery.
+\"Until last\": per message, until every subscriber had it (over $MESSAGES messages). deliveries/s: all
+deliveries over first publish to last delivery (at $RATE/s this is bounded by the pacing; the
+back-to-back row is the sustained rate). One message's fan-out/s: subscribers / median until-last.
+B per subscription: gateway RssAnon after subscribing every connection minus before, over N.
+Gateway and worker pinned to CPU $SERVER_CPU, ringload to CPU $CLIENT_CPU; the gateway CPU % is over
+ringload's wait phase (including the worker's subscribe and settle time), so it is low.
+The SwiftNIO and Hummingbird peers have no pub/sub: no ratio.
+${failures:+
+Problems: $failures}"
