@@ -29,6 +29,7 @@ let package = Package(
             name: "ringmicro",
             dependencies: [
                 .product(name: "RingTimers", package: "RingGate"),
+                .product(name: "RingWebSocket", package: "RingGate"),
             ],
             path: "micro",
             swiftSettings: swiftSettings

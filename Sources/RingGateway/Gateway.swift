@@ -27,9 +27,12 @@ public final class Gateway: @unchecked Sendable {
         var engineConfiguration = configuration.engine
         engineConfiguration.tickMs = configuration.tickMs
         var configuration = configuration
-        if configuration.backend.isEnabled {
+        if !configuration.backend.isEnabled {
+            // Only workers read forwarded headers: the demo app skips copying them per upgrade.
+            configuration.handshake.forwardedHeaderNames = []
+        } else {
             // Workers see these headers in OPEN; routing may hash one of them.
-            var names = configuration.handshake.forwardedHeaderNames + configuration.backend.forwardedHeaders
+            var names = configuration.backend.forwardedHeaders
             names.append("sec-websocket-protocol")
             if case .headerHash(let name) = configuration.backend.route { names.append(name) }
             var seen = Set<String>()

@@ -20,10 +20,13 @@ enum ASCII {
     static func isTokenCharacter(_ byte: UInt8) -> Bool {
         switch byte {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-             UInt8(ascii: "0")...UInt8(ascii: "9"):
+             UInt8(ascii: "0")...UInt8(ascii: "9"),
+             UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"),
+             UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."),
+             UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
             return true
         default:
-            return "!#$%&'*+-.^_`|~".utf8.contains(byte)
+            return false
         }
     }
 
@@ -54,11 +57,41 @@ enum ASCII {
             .filter { !$0.isEmpty }
     }
 
-    /// Whether `bytes` equals `lowercase` ignoring ASCII case; `lowercase` must be lower-case.
-    static func equalsIgnoringCase<C: Collection>(_ bytes: C, _ lowercase: String) -> Bool where C.Element == UInt8 {
-        bytes.elementsEqual(lowercase.utf8) { byte, expected in
-            let lowered = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
-            return lowered == expected
+    /// Whether the comma-separated `list` holds `token` (ignoring ASCII case), without
+    /// building the list.
+    static func containsToken(_ list: Slice<UnsafeRawBufferPointer>, _ token: StaticString) -> Bool {
+        var start = list.startIndex
+        while start <= list.endIndex {
+            var end = start
+            while end < list.endIndex, list[end] != UInt8(ascii: ",") { end += 1 }
+            if isName(trimmingWhitespace(list[start..<end]), token) { return true }
+            start = end + 1
         }
+        return false
+    }
+
+    /// Whether `bytes` equals `lowercase` ignoring ASCII case; `lowercase` must be lower-case.
+    /// Lengths are compared first: most header names differ from most names looked for in length.
+    static func equalsIgnoringCase<C: Collection>(_ bytes: C, _ lowercase: String) -> Bool where C.Element == UInt8 {
+        guard bytes.count == lowercase.utf8.count else { return false }
+        return bytes.elementsEqual(lowercase.utf8) { byte, expected in lowered(byte) == expected }
+    }
+
+    /// `equalsIgnoringCase` for the fixed names of the parser, without going through String.
+    @inline(__always)
+    static func isName(_ bytes: Slice<UnsafeRawBufferPointer>, _ lowercase: StaticString) -> Bool {
+        guard bytes.count == lowercase.utf8CodeUnitCount else { return false }
+        let expected = lowercase.utf8Start
+        var index = 0
+        for byte in UnsafeRawBufferPointer(rebasing: bytes) {
+            guard lowered(byte) == expected[index] else { return false }
+            index += 1
+        }
+        return true
+    }
+
+    @inline(__always)
+    static func lowered(_ byte: UInt8) -> UInt8 {
+        byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
     }
 }

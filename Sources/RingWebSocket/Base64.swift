@@ -59,6 +59,35 @@ enum Base64 {
         return output
     }
 
+    /// Whether `text` is the canonical padded encoding of exactly 16 bytes (a Sec-WebSocket-Key),
+    /// checked without decoding into memory: 22 alphabet characters, the last carrying no bits
+    /// past the 128th, then "==".
+    static func isSixteenBytes(_ text: Slice<UnsafeRawBufferPointer>) -> Bool {
+        guard text.count == 24 else { return false }
+        let start = text.startIndex
+        guard text[start + 22] == UInt8(ascii: "="), text[start + 23] == UInt8(ascii: "=") else { return false }
+        for index in start..<(start + 22) where sextet(text[index]) == nil { return false }
+        return sextet(text[start + 21])! & 0x0F == 0
+    }
+
+    /// Encodes 20 bytes (a SHA-1) with padding into 28 bytes at `output`.
+    static func encode20(_ input: UnsafePointer<UInt8>, into output: UnsafeMutablePointer<UInt8>) {
+        var out = 0
+        for index in stride(from: 0, to: 18, by: 3) {
+            let group = UInt32(input[index]) << 16 | UInt32(input[index + 1]) << 8 | UInt32(input[index + 2])
+            output[out] = alphabet[Int(group >> 18 & 0x3F)]
+            output[out + 1] = alphabet[Int(group >> 12 & 0x3F)]
+            output[out + 2] = alphabet[Int(group >> 6 & 0x3F)]
+            output[out + 3] = alphabet[Int(group & 0x3F)]
+            out += 4
+        }
+        let group = UInt32(input[18]) << 16 | UInt32(input[19]) << 8
+        output[24] = alphabet[Int(group >> 18 & 0x3F)]
+        output[25] = alphabet[Int(group >> 12 & 0x3F)]
+        output[26] = alphabet[Int(group >> 6 & 0x3F)]
+        output[27] = UInt8(ascii: "=")
+    }
+
     static func sextet(_ character: UInt8) -> UInt32? {
         switch character {
         case UInt8(ascii: "A")...UInt8(ascii: "Z"): return UInt32(character - UInt8(ascii: "A"))

@@ -13,14 +13,24 @@ public enum HandshakeResponse {
     /// followed by the protocol GUID (RFC 6455 section 4.2.2, item 5.4).
     /// - Parameter key: the `Sec-WebSocket-Key` value as received.
     public static func acceptValue(forKey key: String) -> String {
-        let input = Array((key + acceptGUID).utf8)
-        var digest = [UInt8](repeating: 0, count: 20)
-        let result = input.withUnsafeBytes { source in
-            digest.withUnsafeMutableBufferPointer { rg_sha1(source.baseAddress, source.count, $0.baseAddress) }
+        withAcceptValue(forKey: key) { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// Calls `body` with the 28 bytes of the accept value, computed on the stack.
+    static func withAcceptValue<R>(forKey key: String, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        // Keys are 24 bytes and the GUID 36: 60 bytes in all, hashed from a stack buffer.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 128) { scratch in
+            var count = 0
+            for byte in key.utf8.prefix(64) { scratch[count] = byte; count += 1 }
+            for byte in acceptGUID.utf8 { scratch[count] = byte; count += 1 }
+            let digest = scratch.baseAddress! + 64
+            let result = rg_sha1(scratch.baseAddress, count, digest)
+            // rg_sha1 fails only if libcrypto itself is broken; there is no handshake without it.
+            precondition(result == 0, "rg_sha1 failed: \(result)")
+            let encoded = scratch.baseAddress! + 96
+            Base64.encode20(digest, into: encoded)
+            return body(UnsafeBufferPointer(start: encoded, count: 28))
         }
-        // rg_sha1 fails only if libcrypto itself is broken; there is no handshake without it.
-        precondition(result == 0, "rg_sha1 failed: \(result)")
-        return Base64.encode(digest)
     }
 
     /// The 101 response accepting `request`.
@@ -29,18 +39,29 @@ public enum HandshakeResponse {
     ///   - extraHeaders: further header fields to send (for example `Set-Cookie`).
     /// - Returns: the response head, CRLF CRLF included.
     public static func switchingProtocols(for request: UpgradeRequest, extraHeaders: [HeaderField] = []) -> [UInt8] {
-        var text = "HTTP/1.1 101 Switching Protocols\r\n"
-        text += "Upgrade: websocket\r\n"
-        text += "Connection: Upgrade\r\n"
-        text += "Sec-WebSocket-Accept: \(acceptValue(forKey: request.key))\r\n"
+        // Built byte by byte into one array: this runs once per connection, a million times in a ramp.
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(160)
+        append("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ", to: &bytes)
+        withAcceptValue(forKey: request.key) { bytes.append(contentsOf: $0) }
+        append("\r\n", to: &bytes)
         if let subprotocol = request.subprotocol {
-            text += "Sec-WebSocket-Protocol: \(subprotocol)\r\n"
+            append("Sec-WebSocket-Protocol: ", to: &bytes)
+            bytes.append(contentsOf: subprotocol.utf8)
+            append("\r\n", to: &bytes)
         }
         for field in extraHeaders {
-            text += "\(field.name): \(field.value)\r\n"
+            bytes.append(contentsOf: field.name.utf8)
+            append(": ", to: &bytes)
+            bytes.append(contentsOf: field.value.utf8)
+            append("\r\n", to: &bytes)
         }
-        text += "\r\n"
-        return Array(text.utf8)
+        append("\r\n", to: &bytes)
+        return bytes
+    }
+
+    private static func append(_ text: StaticString, to bytes: inout [UInt8]) {
+        bytes.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
 
     /// The error response for a refused request: its status, a one-line text body,

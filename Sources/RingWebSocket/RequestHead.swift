@@ -75,7 +75,7 @@ struct RequestHead {
         guard upgradeHasWebSocket else { return .reject(.missingUpgradeToken) }
         guard connectionHasUpgrade else { return .reject(.missingConnectionToken) }
         guard versionSeen, versionIs13 else { return .reject(.unsupportedVersion) }
-        guard keyCount == 1, let key, Base64.decode(key)?.count == 16 else { return .reject(.invalidKey) }
+        guard keyCount == 1, let key, Base64.isSixteenBytes(key) else { return .reject(.invalidKey) }
         let originText = origin.map { String(decoding: $0, as: UTF8.self) }
         guard originAllowed(originText) else { return .reject(.originNotAllowed) }
         return .upgrade(UpgradeRequest(
@@ -101,45 +101,44 @@ struct RequestHead {
     /// Reads one header field line.
     /// - Returns: false when the line is not a valid field.
     private mutating func readField(_ line: Bytes) -> Bool {
-        guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { return false }
+        guard let offset = UnsafeRawBufferPointer(rebasing: line).firstIndex(of: UInt8(ascii: ":")) else { return false }
+        let colon = line.startIndex + offset
         let name = line[line.startIndex..<colon]
-        guard !name.isEmpty, name.allSatisfy(ASCII.isTokenCharacter) else { return false }
+        // Byte checks on the raw buffers: iterating a Slice checks every index, a buffer does not.
+        guard !name.isEmpty, UnsafeRawBufferPointer(rebasing: name).allSatisfy(ASCII.isTokenCharacter) else { return false }
         let value = ASCII.trimmingWhitespace(line[(colon + 1)...])
-        guard value.allSatisfy(ASCII.isFieldValueCharacter) else { return false }
+        guard UnsafeRawBufferPointer(rebasing: value).allSatisfy(ASCII.isFieldValueCharacter) else { return false }
 
-        if ASCII.equalsIgnoringCase(name, "host") {
+        if ASCII.isName(name, "host") {
             host = value
             hostCount += 1
-        } else if ASCII.equalsIgnoringCase(name, "upgrade") {
-            upgradeHasWebSocket = upgradeHasWebSocket || ASCII.tokens(in: value).contains {
-                ASCII.equalsIgnoringCase($0, "websocket")
-            }
-        } else if ASCII.equalsIgnoringCase(name, "connection") {
-            connectionHasUpgrade = connectionHasUpgrade || ASCII.tokens(in: value).contains {
-                ASCII.equalsIgnoringCase($0, "upgrade")
-            }
-        } else if ASCII.equalsIgnoringCase(name, "sec-websocket-key") {
+        } else if ASCII.isName(name, "upgrade") {
+            upgradeHasWebSocket = upgradeHasWebSocket || ASCII.containsToken(value, "websocket")
+        } else if ASCII.isName(name, "connection") {
+            connectionHasUpgrade = connectionHasUpgrade || ASCII.containsToken(value, "upgrade")
+        } else if ASCII.isName(name, "sec-websocket-key") {
             key = value
             keyCount += 1
-        } else if ASCII.equalsIgnoringCase(name, "sec-websocket-version") {
+        } else if ASCII.isName(name, "sec-websocket-version") {
             versionSeen = true
             versionIs13 = versionIs13 && value.elementsEqual("13".utf8)
-        } else if ASCII.equalsIgnoringCase(name, "sec-websocket-protocol") {
+        } else if ASCII.isName(name, "sec-websocket-protocol") {
             for offered in ASCII.tokens(in: value) {
                 let limit = chosenSubprotocol ?? policy.subprotocols.count
                 if let index = policy.subprotocols[..<limit].firstIndex(where: { $0.utf8.elementsEqual(offered) }) {
                     chosenSubprotocol = index
                 }
             }
-        } else if ASCII.equalsIgnoringCase(name, "origin") {
+        } else if ASCII.isName(name, "origin") {
             origin = value
-        } else if ASCII.equalsIgnoringCase(name, "content-length") {
+        } else if ASCII.isName(name, "content-length") {
             guard !value.isEmpty, value.allSatisfy(ASCII.isDigit) else { return false }
             bodyAnnounced = bodyAnnounced || value.contains { $0 != UInt8(ascii: "0") }
-        } else if ASCII.equalsIgnoringCase(name, "transfer-encoding") {
+        } else if ASCII.isName(name, "transfer-encoding") {
             bodyAnnounced = true
         }
-        if let index = policy.forwardedHeaderNames.firstIndex(where: { ASCII.equalsIgnoringCase(name, $0) }) {
+        if !policy.forwardedHeaderNames.isEmpty,
+           let index = policy.forwardedHeaderNames.firstIndex(where: { ASCII.equalsIgnoringCase(name, $0) }) {
             forwarded.append((index, value))
         }
         return true

@@ -128,9 +128,6 @@ def test_open_fields_subprotocol_and_draining(gateway):
     run(scenario())
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "gateway: OPEN carries the handshake policy's default headers (cookie, user-agent, ...) besides "
-    "--backend-header's, because Gateway.swift merges both lists into the capture list"))
 def test_only_the_configured_headers_are_forwarded(gateway):
     server, path = start_backend_gateway(gateway, "--backend-header", "x-user")
 

@@ -86,7 +86,16 @@ def test_sigterm_drains_with_1001_spread_over_the_window(gateway):
             except ConnectionClosed as closed:
                 closes.append((time.monotonic() - started, closed.rcvd.code if closed.rcvd else None, received))
 
-        ready = asyncio.get_running_loop().run_in_executor(None, http_get, server.admin_port, "/readyz")
+        def readiness_once_draining():
+            # The signal is handled asynchronously: ask until the answer turns (bounded).
+            deadline = time.monotonic() + 3.0
+            while True:
+                answer = http_get(server.admin_port, "/readyz")
+                if answer[0] != 200 or time.monotonic() > deadline:
+                    return answer
+                time.sleep(0.02)
+
+        ready = asyncio.get_running_loop().run_in_executor(None, readiness_once_draining)
         await asyncio.gather(*(watch(ws) for ws in clients))
         return await ready
 

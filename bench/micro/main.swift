@@ -13,6 +13,7 @@ import Darwin
 
 let families: [(name: String, summary: String, run: ([String]) -> Void)] = [
     ("wheel", "RingTimers.TimingWheel: schedule, reschedule, cancel, expire", runWheelBenchmarks),
+    ("handshake", "RingWebSocket: parse an upgrade request, build its 101", runHandshakeBenchmarks),
 ]
 
 let arguments = Array(CommandLine.arguments.dropFirst())
