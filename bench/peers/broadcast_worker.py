@@ -12,12 +12,16 @@ Steps, each bounded by --timeout:
      (strictly increasing, so it also names the message), then the message's index as a u64;
   4. stay linked until every connection has closed (or --linger seconds), so no connection loses
      its worker while a fan-out is still running, then print one JSON line and exit.
+With --gateway-pid it also reads the gateway's CPU time (user, system, and time spent runnable
+but waiting for a CPU) from just before the first publish to the first CLOSED, which comes
+after ringload has every delivery: the cost of the fan-out, and how contended its core was.
 
 The protocol client is Tests/EndToEnd/linkworker.py (written from docs/PROTOCOL.md alone).
 Standard library only."""
 
 import argparse
 import json
+import os
 import queue
 import struct
 import sys
@@ -38,6 +42,8 @@ class BroadcastWorker(LinkWorker):
         self.send_lock = threading.Lock()
         self.opened = []
         self.closed_count = 0
+        self.first_close = None
+        self.gateway_pid = 0
         self.counts_changed = threading.Condition()
         super().__init__(path, on_open=self._accept, **options)
 
@@ -81,10 +87,15 @@ class BroadcastWorker(LinkWorker):
             if kind == PRESENCE and fields["request"] == request:
                 return fields["total"]
             if kind == CLOSED:
-                with self.counts_changed:
-                    self.closed_count += 1
-                    self.counts_changed.notify_all()
+                self._closed()
         raise SystemExit("broadcast_worker: no PRESENCE answer")
+
+    def _closed(self):
+        with self.counts_changed:
+            if self.closed_count == 0:
+                self.first_close = gateway_cpu(self.gateway_pid)
+            self.closed_count += 1
+            self.counts_changed.notify_all()
 
     def count_closes(self, timeout_s):
         """Consumes queued events, counting CLOSED, for at most `timeout_s`."""
@@ -97,9 +108,7 @@ class BroadcastWorker(LinkWorker):
             if event is None:
                 return
             if event[0] == CLOSED:
-                with self.counts_changed:
-                    self.closed_count += 1
-                    self.counts_changed.notify_all()
+                self._closed()
             if self.closed_count >= len(self.opened):
                 return
 
@@ -112,6 +121,23 @@ def rss_anon_bytes(pid):
             if line.startswith("RssAnon:"):
                 return int(line.split()[1]) * 1024
     return None
+
+
+def gateway_cpu(pid):
+    """(user s, system s, runnable-but-waiting s) of `pid` so far, or None."""
+    if not pid:
+        return None
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    waiting_ns = 0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/schedstat") as schedstat:
+                waiting_ns += int(schedstat.read().split()[1])
+        except OSError:
+            pass  # a thread that ended meanwhile
+    return int(fields[11]) / ticks, int(fields[12]) / ticks, waiting_ns / 1e9
 
 
 def main():
@@ -131,6 +157,7 @@ def main():
         parser.error("--size must be at least 16")
 
     worker = BroadcastWorker(args.socket, name="broadcast-bench", timeout_s=args.timeout)
+    worker.gateway_pid = args.gateway_pid
     print("broadcast_worker: connected", flush=True)
     worker.wait_until(lambda: len(worker.opened) >= args.subscribers, args.timeout,
                       f"{args.subscribers} connections")
@@ -155,6 +182,7 @@ def main():
     padding = bytes(args.size - 16)
     sent = []
     last_ns = 0
+    cpu_before = gateway_cpu(args.gateway_pid)
     started = time.monotonic()
     for index in range(args.messages):
         if args.rate > 0:
@@ -173,6 +201,9 @@ def main():
     if anon_before is not None and anon_after is not None:
         result.update(gateway_anon_before=anon_before, gateway_anon_after=anon_after,
                       gateway_anon_bytes_per_subscription=(anon_after - anon_before) / max(1, len(conns)))
+    if cpu_before is not None and worker.first_close is not None:
+        user, system, waiting = (after - before for after, before in zip(worker.first_close, cpu_before))
+        result.update(fanout_gateway_user_s=user, fanout_gateway_system_s=system, fanout_gateway_waiting_s=waiting)
     print(json.dumps(result), flush=True)
     worker.close()
 

@@ -35,8 +35,8 @@ else
 fi
 apply_tuning
 
-rows="| subscribers | gateway workers | publish | messages seen | deliveries/s | one message's fan-out/s | until last p50 ms | p99 ms | max ms | per-delivery p50 ms | p99 ms | missing | out of order | B per subscription | gateway CPU % | ringload CPU % | saturated client |
-| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+rows="| subscribers | gateway workers | publish | messages seen | deliveries/s | one message's fan-out/s | until last p50 ms | p99 ms | max ms | per-delivery p50 ms | p99 ms | missing | out of order | B per subscription | gateway CPU us per delivery (user + sys) | gateway waited for CPU s | ringload CPU % | saturated client | load avg before |
+| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |"
 failures=""
 measure() {  # SUBSCRIBERS RATE
     local n=$1 rate=$2
@@ -46,6 +46,8 @@ measure() {  # SUBSCRIBERS RATE
     local label="$MESSAGES at $rate/s"
     if [ "$rate" = 0 ]; then label="$MESSAGES back to back"; fi
     rm -f "$SOCKET"
+    local load
+    load=$(cut -d' ' -f1 /proc/loadavg)
     start_server "broadcast" "$PORT" "$RINGGATE" --port "$PORT" --workers "$gateway_workers" \
         --max-connections $((n + 1000)) --backend-socket "$SOCKET"
     taskset -c "$SERVER_CPU" python3 "$WORKER" --socket "$SOCKET" --subscribers "$n" --messages "$MESSAGES" \
@@ -66,15 +68,17 @@ measure() {  # SUBSCRIBERS RATE
     wait "$worker_pid" 2>/dev/null || true
     stop_server
     rm -f "$SOCKET"
-    local memory per_sub
+    local memory per_sub cpu waited
     memory=$(tail -n 1 /tmp/bench-broadcast-worker.log)
     per_sub=$(echo "$memory" | json 'round(d["gateway_anon_bytes_per_subscription"], 1)' 2>/dev/null || echo "-")
+    cpu=$(echo "$memory" | json "f'{(d[\"fanout_gateway_user_s\"] + d[\"fanout_gateway_system_s\"]) * 1e6 / ($n * $MESSAGES):.1f} ({d[\"fanout_gateway_user_s\"] * 1e6 / ($n * $MESSAGES):.1f} + {d[\"fanout_gateway_system_s\"] * 1e6 / ($n * $MESSAGES):.1f})'" 2>/dev/null || echo "-")
+    waited=$(echo "$memory" | json 'round(d["fanout_gateway_waiting_s"], 2)' 2>/dev/null || echo "-")
     if [ -z "$out" ] || ! echo "$out" | json 'd["scenario"]' >/dev/null 2>&1; then
         failures+="$n subscribers, $label: ringload gave no report; worker log: $(tail -n 3 /tmp/bench-broadcast-worker.log | tr '\n' ' ')"$'\n'
-        rows+=$'\n'"| $n | $gateway_workers | $label | failed | | | | | | | | | | $per_sub | | | |"
+        rows+=$'\n'"| $n | $gateway_workers | $label | failed | | | | | | | | | | $per_sub | | | | | $load |"
         return
     fi
-    rows+=$'\n'"$(echo "$out" | json "f'| {d[\"subscribers\"]} | $gateway_workers | $label | {d[\"messages_seen\"]} of {d[\"messages_expected\"]} | {int(d[\"deliveries_per_second\"]):,} | {int(d[\"fanout_per_second\"]):,} | {d[\"until_last_us\"][\"p50\"]/1000:.1f} | {d[\"until_last_us\"][\"p99\"]/1000:.1f} | {d[\"until_last_us\"][\"max\"]/1000:.1f} | {d[\"latency_us\"][\"p50\"]/1000:.1f} | {d[\"latency_us\"][\"p99\"]/1000:.1f} | {d[\"missing_deliveries\"]} | {d[\"out_of_order\"]} | $per_sub | {d.get(\"server_cpu_percent\", 0):.0f} | {d[\"ringload_cpu_percent\"]:.0f} | {d[\"ringload_saturated\"]} |'")"
+    rows+=$'\n'"$(echo "$out" | json "f'| {d[\"subscribers\"]} | $gateway_workers | $label | {d[\"messages_seen\"]} of {d[\"messages_expected\"]} | {int(d[\"deliveries_per_second\"]):,} | {int(d[\"fanout_per_second\"]):,} | {d[\"until_last_us\"][\"p50\"]/1000:.1f} | {d[\"until_last_us\"][\"p99\"]/1000:.1f} | {d[\"until_last_us\"][\"max\"]/1000:.1f} | {d[\"latency_us\"][\"p50\"]/1000:.1f} | {d[\"latency_us\"][\"p99\"]/1000:.1f} | {d[\"missing_deliveries\"]} | {d[\"out_of_order\"]} | $per_sub | $cpu | $waited | {d[\"ringload_cpu_percent\"]:.0f} | {d[\"ringload_saturated\"]} | $load |'")"
     if [ "$(echo "$out" | json 'd["upgraded"]')" != "$n" ]; then
         failures+="$n subscribers, $label: only $(echo "$out" | json 'd["upgraded"]') upgraded; connect failures $(echo "$out" | json 'd["connect_failures"]'), handshake failures $(echo "$out" | json 'd["handshake_failures"]')"$'\n'
     fi
@@ -92,8 +96,12 @@ PUBLISH to the gateway's worker socket) to the ringload completion batch holding
 deliveries over first publish to last delivery (at $RATE/s this is bounded by the pacing; the
 back-to-back row is the sustained rate). One message's fan-out/s: subscribers / median until-last.
 B per subscription: gateway RssAnon after subscribing every connection minus before, over N.
-Gateway and worker pinned to CPU $SERVER_CPU, ringload to CPU $CLIENT_CPU; the gateway CPU % is over
-ringload's wait phase (including the worker's subscribe and settle time), so it is low.
+Gateway CPU per delivery: the gateway's user and system time from just before the first publish
+to the first CLOSED (after ringload had every delivery), over the deliveries; on loopback the
+system time includes the receiving side's TCP path, run in the sender's context. "Waited for
+CPU": time the gateway's threads were runnable but not running over the same span (schedstat),
+a measure of how contended its core was. Gateway and worker pinned to CPU $SERVER_CPU, ringload
+to CPU $CLIENT_CPU. Load average: the host's 1-minute load before the run (2 cores, shared).
 The SwiftNIO and Hummingbird peers have no pub/sub: no ratio.
 ${failures:+
 Problems: $failures}"
