@@ -3,21 +3,21 @@
 # `ringload broadcast` opens to topic "bench", then publishes 64-byte messages stamped with their
 # send time; ringload counts each message's deliveries and the time until its last subscriber
 # has it. Gateway and worker share SERVER_CPU (the application is part of the server), ringload
-# runs on CLIENT_CPU. Two runs per subscriber count: MESSAGES messages paced at RATE per second
-# (each fan-out finishes before the next: one message's latency) and MESSAGES back to back
-# (sustained deliveries/s). The worker reads the gateway's RssAnon before and after subscribing
+# runs on CLIENT_CPU. Two runs per subscriber count: PACED messages one interval apart, the
+# interval (max(0.5 s, N / 25,000 s)) long enough for each fan-out to finish before the next
+# (one message's latency), and BURST messages back to back (sustained deliveries/s). The worker reads the gateway's RssAnon before and after subscribing
 # every connection, so memory per subscription excludes the connections themselves.
 # The SwiftNIO and Hummingbird peers have no pub/sub, so there is no side-by-side row.
 # Usage: bench/scenarios/broadcast.sh [SUBSCRIBERS...]   (default: 19000 100000)
 # SCRATCH_PATH=DIR builds into DIR instead of .build; RINGGATE_BINARY and RINGLOAD_BINARY use
 # prebuilt binaries instead (no build). GATEWAY_WORKERS (default: 1 up to 19,000 subscribers,
-# else 8), MESSAGES (20), RATE (2), RAMP (10000 connections/s).
+# else 8), PACED (10), BURST (20), RAMP (10000 connections/s).
 source "$(dirname "$0")/lib.sh"
 COUNTS=("$@")
 if [ ${#COUNTS[@]} -eq 0 ]; then COUNTS=(19000 100000); fi
 SCRATCH=${SCRATCH_PATH:-$ROOT/.build}
-MESSAGES=${MESSAGES:-20}
-RATE=${RATE:-2}
+PACED=${PACED:-10}
+BURST=${BURST:-20}
 RAMP=${RAMP:-10000}
 WORKER="$ROOT/bench/peers/broadcast_worker.py"
 SOCKET="/tmp/ringgate-bench-broadcast-$$.sock"
@@ -38,12 +38,12 @@ apply_tuning
 rows="| subscribers | gateway workers | publish | messages seen | deliveries/s | one message's fan-out/s | until last p50 ms | p99 ms | max ms | per-delivery p50 ms | p99 ms | missing | out of order | B per subscription | gateway CPU us per delivery (user + sys) | gateway waited for CPU s | ringload CPU % | saturated client | load avg before |
 | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |"
 failures=""
-measure() {  # SUBSCRIBERS RATE
-    local n=$1 rate=$2
+measure() {  # SUBSCRIBERS RATE MESSAGES
+    local n=$1 rate=$2 MESSAGES=$3
     local gateway_workers=${GATEWAY_WORKERS:-$([ "$n" -le 19000 ] && echo 1 || echo 8)}
     # ringload: a ring holds about the open-file limit; one more for room.
     local load_workers=$(((n + 17999) / 18000 + 1))
-    local label="$MESSAGES at $rate/s"
+    local label="$MESSAGES, 1 per $(python3 -c "print(round(1 / $rate, 2))") s"
     if [ "$rate" = 0 ]; then label="$MESSAGES back to back"; fi
     rm -f "$SOCKET"
     local load
@@ -84,17 +84,17 @@ measure() {  # SUBSCRIBERS RATE
     fi
 }
 for n in "${COUNTS[@]}"; do
-    measure "$n" "$RATE"
-    measure "$n" 0
+    measure "$n" "$(python3 -c "print(min(2.0, 25000 / $n))")" "$PACED"
+    measure "$n" 0 "$BURST"
 done
 record "Broadcast: one topic, 64-byte messages, ${COUNTS[*]} subscribers" \
     "bench/scenarios/broadcast.sh ${COUNTS[*]}" "$rows
 
 Latency runs from the worker's send timestamp (CLOCK_MONOTONIC, taken just before it writes
 PUBLISH to the gateway's worker socket) to the ringload completion batch holding the delivery.
-\"Until last\": per message, until every subscriber had it (over $MESSAGES messages). deliveries/s: all
-deliveries over first publish to last delivery (at $RATE/s this is bounded by the pacing; the
-back-to-back row is the sustained rate). One message's fan-out/s: subscribers / median until-last.
+\"Until last\": per message, until every subscriber had it. deliveries/s: all deliveries over first
+publish to last delivery (in paced rows bounded by the pacing; the back-to-back row is the
+sustained rate). One message's fan-out/s: subscribers / median until-last.
 B per subscription: gateway RssAnon after subscribing every connection minus before, over N.
 Gateway CPU per delivery: the gateway's user and system time from just before the first publish
 to the first CLOSED (after ringload had every delivery), over the deliveries; on loopback the
