@@ -43,12 +43,15 @@ int rg_internal_chunks_init(rg_worker *w)
 		if (ret)
 			return ret;
 	}
-	return 0;
+	/* Reference chunks: one per shared frame queued on a connection; as many as a
+	 * pool share holds of the smallest class, each 32 bytes, touched only when used. */
+	return pool_init(w, &w->pools[RG_REF_CLASS], RG_REF_CHUNK_BYTES,
+			 share / rg_chunk_class_bytes[0] * RG_REF_CHUNK_BYTES * 4);
 }
 
 void rg_internal_chunks_free(rg_worker *w)
 {
-	for (int i = 0; i < RG_CHUNK_CLASSES; i++) {
+	for (uint32_t i = 0; i <= RG_REF_CLASS; i++) {
 		struct rg_chunk_pool *p = &w->pools[i];
 
 		if (p->base)
@@ -98,9 +101,26 @@ uint32_t rg_internal_chunk_alloc(rg_worker *w, uint32_t want)
 	return i;
 }
 
+/* A reference chunk of its own: for rg_conn_send_shared. */
+uint32_t rg_internal_ref_chunk_alloc(rg_worker *w)
+{
+	uint32_t i = pool_take(w, RG_REF_CLASS);
+
+	if (i != RG_NONE) {
+		struct rg_chunk *ch = rg_chunk_at(w, i);
+
+		ch->next = RG_NONE;
+		ch->start = ch->end = ch->inflight = 0;
+	}
+	return i;
+}
+
 void rg_internal_chunk_release(rg_worker *w, uint32_t index)
 {
 	struct rg_chunk_pool *p = &w->pools[index >> RG_CHUNK_CLASS_SHIFT];
+
+	if (rg_chunk_is_ref(index))
+		rg_internal_ref_chunk_drop(w, index);
 
 	rg_chunk_at(w, index)->next = p->free;
 	p->free = index & RG_CHUNK_INDEX_MASK;
@@ -109,7 +129,7 @@ void rg_internal_chunk_release(rg_worker *w, uint32_t index)
 
 void rg_internal_chunks_trim(rg_worker *w)
 {
-	for (int i = 0; i < RG_CHUNK_CLASSES; i++) {
+	for (uint32_t i = 0; i <= RG_REF_CLASS; i++) {
 		struct rg_chunk_pool *p = &w->pools[i];
 
 		if (p->used || !p->touched)

@@ -384,7 +384,7 @@ static void submit_send(rg_worker *w, uint32_t slot)
 	ch = rg_chunk_at(w, c->head);
 	ch->inflight = ch->end - ch->start;
 	sqe = rg_internal_sqe(w);
-	io_uring_prep_send(sqe, (int)slot, rg_chunk_data(ch) + ch->start, ch->inflight, MSG_NOSIGNAL);
+	io_uring_prep_send(sqe, (int)slot, rg_internal_chunk_bytes(w, c->head) + ch->start, ch->inflight, MSG_NOSIGNAL);
 	sqe->flags |= IOSQE_FIXED_FILE;
 	io_uring_sqe_set_data64(sqe, rg_udata(RG_OP_SEND, slot, c->gen));
 	c->flags |= RG_CF_SENDING;
@@ -487,6 +487,16 @@ static void append_chunk(rg_worker *w, struct rg_conn *c, uint32_t fresh)
 	c->tail = fresh;
 }
 
+/* Queues a chunk filled elsewhere: a reference chunk from sharedsend.c. */
+void rg_internal_queue_chunk(rg_worker *w, uint32_t slot, uint32_t chunk, uint32_t len)
+{
+	struct rg_conn *c = &w->conns[slot];
+
+	append_chunk(w, c, chunk);
+	c->queued += len;
+	mark_dirty(w, slot);
+}
+
 /*
  * How big a chunk to ask for: a queue that already holds data is growing
  * within a batch (an echo of many messages, a fan-out), so it gets a large
@@ -499,7 +509,9 @@ static uint32_t chunk_want(struct rg_conn *c, uint32_t len)
 
 static uint32_t tail_room(rg_worker *w, struct rg_conn *c)
 {
-	return c->tail == RG_NONE ? 0 : rg_chunk_capacity(c->tail) - rg_chunk_at(w, c->tail)->end;
+	if (c->tail == RG_NONE || rg_chunk_is_ref(c->tail))
+		return 0;
+	return rg_chunk_capacity(c->tail) - rg_chunk_at(w, c->tail)->end;
 }
 
 static bool over_limit(rg_worker *w, struct rg_conn *c, uint32_t len)

@@ -45,6 +45,14 @@
 
 static const uint32_t rg_chunk_class_bytes[RG_CHUNK_CLASSES] = { 256, 2048, RG_LARGE_CHUNK_BYTES };
 
+/*
+ * A fourth class holds no data: a reference chunk points at an rg_shared
+ * frame that many connections send (a fan-out), so the frame is never copied
+ * per recipient. Its start and end are offsets into the shared bytes.
+ */
+#define RG_REF_CLASS 3u
+#define RG_REF_CHUNK_BYTES 32u
+
 enum rg_conn_state {
 	RG_CONN_FREE = 0,
 	RG_CONN_OPEN,
@@ -142,7 +150,7 @@ struct rg_worker {
 	bool bufs_trimmed;
 	bool trim_due;
 
-	struct rg_chunk_pool pools[RG_CHUNK_CLASSES];
+	struct rg_chunk_pool pools[RG_CHUNK_CLASSES + 1];	/* the last one: reference chunks */
 
 	uint32_t *dirty;	/* slots with sends to submit */
 	uint32_t dirty_count;
@@ -239,6 +247,7 @@ void rg_internal_flush(rg_worker *w);
 int rg_internal_chunks_init(rg_worker *w);
 void rg_internal_chunks_free(rg_worker *w);
 uint32_t rg_internal_chunk_alloc(rg_worker *w, uint32_t want);
+uint32_t rg_internal_ref_chunk_alloc(rg_worker *w);
 void rg_internal_chunk_release(rg_worker *w, uint32_t index);
 
 void rg_internal_chunks_trim(rg_worker *w);
@@ -252,10 +261,19 @@ static inline struct rg_chunk *rg_chunk_at(rg_worker *w, uint32_t index)
 
 static inline uint8_t *rg_chunk_data(struct rg_chunk *ch) { return (uint8_t *)(ch + 1); }
 
+static inline bool rg_chunk_is_ref(uint32_t index) { return (index >> RG_CHUNK_CLASS_SHIFT) == RG_REF_CLASS; }
+
+/* Room to append in place: none in a reference chunk, whose bytes are shared. */
 static inline uint32_t rg_chunk_capacity(uint32_t index)
 {
-	return rg_chunk_class_bytes[index >> RG_CHUNK_CLASS_SHIFT] - RG_CHUNK_HEADER;
+	return rg_chunk_is_ref(index) ? 0 : rg_chunk_class_bytes[index >> RG_CHUNK_CLASS_SHIFT] - RG_CHUNK_HEADER;
 }
+
+/* sharedsend.c */
+/* The bytes a chunk sends: its own, or the shared frame it points at. */
+uint8_t *rg_internal_chunk_bytes(rg_worker *w, uint32_t index);
+void rg_internal_ref_chunk_drop(rg_worker *w, uint32_t index);
+void rg_internal_queue_chunk(rg_worker *w, uint32_t slot, uint32_t chunk, uint32_t len);
 
 /* client.c */
 void rg_internal_on_connect(rg_worker *w, struct io_uring_cqe *cqe);

@@ -64,6 +64,12 @@ public struct Worker: @unchecked Sendable {
     /// Bytes queued and not yet taken by the kernel.
     public func queuedBytes(_ id: ConnectionID) -> Int { Int(rg_conn_queued(raw, id.slot, id.generation)) }
 
+    /// Queues a shared frame (`rg_shared`) by reference: no copy per recipient.
+    @inline(__always)
+    public func sendShared(_ id: ConnectionID, _ frame: OpaquePointer) -> SendRefusal? {
+        refusal(rg_conn_send_shared(raw, id.slot, id.generation, frame))
+    }
+
     /// Closes the connection the way `mode` says; `.closed` follows.
     @discardableResult
     public func close(_ id: ConnectionID, _ mode: CloseMode = .flush) -> Bool {

@@ -75,21 +75,18 @@ extension GatewayWorker {
         return false
     }
 
-    /// Queues a frame encoded once for many recipients (a fan-out or topic history).
+    /// Queues a frame encoded once for many recipients (a fan-out or topic history) by
+    /// reference: the core's send queue points at the shared bytes instead of copying them.
     @discardableResult
-    func sendEncoded(_ slot: UInt32, _ frame: UnsafeRawBufferPointer, payloadCount: Int) -> Bool {
+    func sendShared(_ slot: UInt32, _ frame: SharedFrame) -> Bool {
         let connection = id(slot)
-        let queued = worker.queuedBytes(connection)
-        guard queued == 0 || queued + frame.count <= sendQueueLimit else { return overflow(slot) }
-        if frame.count <= Worker.reserveCapacity {
-            guard let space = worker.reserve(connection, frame.count) else { return overflow(slot) }
-            space.copyMemory(from: frame.baseAddress!, byteCount: frame.count)
-            worker.commit(connection, frame.count)
-        } else if worker.sendControl(connection, frame) != nil {
-            return overflow(slot)
+        switch worker.sendShared(connection, frame.raw) {
+        case nil: break
+        case .full: return overflow(slot)
+        case .stale, .closing: return false
         }
         counters.messagesOut += 1
-        counters.bytesOut += UInt64(payloadCount)
+        counters.bytesOut += UInt64(frame.payloadCount)
         return true
     }
 

@@ -21,7 +21,7 @@ extension GatewayWorker {
             let nowMs = BackendHub.monotonicMs()
             let missed = topic.history.withLock { $0.missed(since: since, upTo: upTo, nowMs: nowMs) }
             if let missed {
-                for frame in missed { sendShared(slot, frame) }
+                for frame in missed { replay(slot, frame) }
             } else {
                 backendCounters.historyGaps += 1
                 queueGap(slot, topic: topic, since: since)
@@ -58,14 +58,13 @@ extension GatewayWorker {
         while budget > 0, !fanouts.isEmpty {
             var job = fanouts[0]
             let stop = min(job.end, job.cursor + budget)
-            let bytes = UnsafeRawBufferPointer(job.frame.bytes)
             while job.cursor < stop {
                 let slot = job.topic == 0 ? UInt32(job.cursor) : subscriptions.slot(job.topic, at: job.cursor)
                 job.cursor += 1
                 guard slot != SubscriberSets.removed else { continue }
                 let state = states[slot]
                 guard state.phase == .open, !state.flags.contains(.closeSent) else { continue }
-                if sendEncoded(slot, bytes, payloadCount: job.frame.payloadCount) {
+                if sendShared(slot, job.frame) {
                     backendCounters.deliveries += 1
                     if state.link != 0 { noteQueueDepth(slot) }
                 }
@@ -82,9 +81,7 @@ extension GatewayWorker {
     }
 
     /// Sends a frame kept in topic history.
-    func sendShared(_ slot: UInt32, _ frame: SharedFrame) {
-        if sendEncoded(slot, UnsafeRawBufferPointer(frame.bytes), payloadCount: frame.payloadCount) {
-            backendCounters.deliveries += 1
-        }
+    func replay(_ slot: UInt32, _ frame: SharedFrame) {
+        if sendShared(slot, frame) { backendCounters.deliveries += 1 }
     }
 }

@@ -171,6 +171,27 @@ uint8_t *rg_conn_send_reserve(rg_worker *w, uint32_t slot, uint32_t gen, uint32_
 void rg_conn_send_commit(rg_worker *w, uint32_t slot, uint32_t used);
 uint32_t rg_send_chunk_capacity(void);
 
+/*
+ * Shared frames, for fan-out: a message encoded once and queued on many
+ * connections by reference (a 32-byte chunk each), never copied per
+ * recipient. Create it with room for `len` bytes (one reference, the
+ * creator's), fill rg_shared_bytes, queue it with rg_conn_send_shared on any
+ * worker's connections, and release the creator's reference; the frame is
+ * freed when the last queue has sent it. Reference counts are atomic, so
+ * one frame may be queued by every worker. rg_conn_send_shared follows
+ * rg_conn_send's rules and errors; when the worker has no reference chunk
+ * left it queues a copy instead.
+ */
+typedef struct rg_shared rg_shared;
+rg_shared *rg_shared_create(uint32_t len);
+uint8_t *rg_shared_bytes(rg_shared *s);
+uint32_t rg_shared_length(const rg_shared *s);
+void rg_shared_retain(rg_shared *s);
+void rg_shared_release(rg_shared *s);
+/* References held now (the creator's included), for tests and accounting. */
+uint32_t rg_shared_refs(const rg_shared *s);
+int rg_conn_send_shared(rg_worker *w, uint32_t slot, uint32_t gen, rg_shared *s);
+
 /* Bytes queued and not yet acknowledged by the kernel; 0 for a stale id. */
 uint32_t rg_conn_queued(rg_worker *w, uint32_t slot, uint32_t gen);
 

@@ -1,25 +1,37 @@
+import CRingCore
 import RingWebSocket
 
-/// One WebSocket frame encoded once and handed by reference to every gateway
-/// thread of a fan-out (and kept in topic history); freed when the last
-/// holder lets go.
+/// One WebSocket frame encoded once for a whole fan-out (and kept in topic
+/// history). Its bytes live in a core `rg_shared`, which every recipient's
+/// send queue references instead of copying; the core frees it when the last
+/// queue has sent it and this object is gone.
 final class SharedFrame: @unchecked Sendable {
-    // @unchecked: the bytes are written once in init and only read afterwards.
-    let bytes: UnsafeMutableRawBufferPointer
+    // @unchecked: the bytes are written once in init and only read afterwards;
+    // the core's reference count is atomic.
+    let raw: OpaquePointer
     /// Payload bytes (the frame minus its header), for counters.
     let payloadCount: Int
 
     init(opcode: Opcode, payload: UnsafeRawBufferPointer) {
         let header = FrameEncoder.headerSize(payloadLength: payload.count)
-        bytes = .allocate(byteCount: header + payload.count, alignment: 8)
-        FrameEncoder.writeHeader(into: bytes.baseAddress!, opcode: opcode, fin: true, payloadLength: payload.count)
+        guard let made = rg_shared_create(UInt32(header + payload.count)) else {
+            fatalError("out of memory for a \(payload.count)-byte shared frame")
+        }
+        raw = made
+        let bytes = rg_shared_bytes(made)!
+        FrameEncoder.writeHeader(into: UnsafeMutableRawPointer(bytes), opcode: opcode, fin: true, payloadLength: payload.count)
         if let source = payload.baseAddress {
-            (bytes.baseAddress! + header).copyMemory(from: source, byteCount: payload.count)
+            (UnsafeMutableRawPointer(bytes) + header).copyMemory(from: source, byteCount: payload.count)
         }
         payloadCount = payload.count
     }
 
-    deinit { bytes.deallocate() }
+    deinit { rg_shared_release(raw) }
+
+    /// The whole frame, header included.
+    var bytes: UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: rg_shared_bytes(raw), count: Int(rg_shared_length(raw)))
+    }
 
     /// A retained reference as a number, to travel in an inbox record.
     func passRetained() -> UInt64 { UInt64(UInt(bitPattern: Unmanaged.passRetained(self).toOpaque())) }

@@ -1,0 +1,83 @@
+import CRingCore
+import Glibc
+import RingEngine
+import Synchronization
+import Testing
+
+/// On each byte received, queues plain "<", the shared frame, plain ">": order must hold, and
+/// the frame must be referenced, not copied, and freed once every queue has sent it.
+final class SharedSendHandler: WorkerHandler {
+    let frame: OpaquePointer
+    let refused = Atomic<Int>(0)
+
+    init(frame: OpaquePointer) { self.frame = frame }
+
+    func handle(_ events: UnsafeMutableBufferPointer<rg_event>, on worker: Worker) {
+        for event in events where Int32(event.kind) == Int32(RG_EV_DATA.rawValue) {
+            for _ in 0..<Int(event.result) {
+                let open: [UInt8] = [UInt8(ascii: "<")], close: [UInt8] = [UInt8(ascii: ">")]
+                _ = open.withUnsafeBytes { worker.send(event.connection, $0) }
+                if worker.sendShared(event.connection, frame) != nil { refused.add(1, ordering: .relaxed) }
+                _ = close.withUnsafeBytes { worker.send(event.connection, $0) }
+            }
+        }
+    }
+}
+
+@Suite("Shared frames")
+struct SharedSendTests {
+    @Test("one frame queued by reference on 200 connections over two workers arrives intact, then is freed")
+    func fanOutByReference() throws {
+        let payload = (0..<3000).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
+        let frame = try #require(rg_shared_create(UInt32(payload.count)))
+        defer { rg_shared_release(frame) }
+        payload.withUnsafeBytes { rg_shared_bytes(frame).update(from: $0.bindMemory(to: UInt8.self).baseAddress!, count: payload.count) }
+        var config = EngineConfiguration()
+        config.port = 0
+        config.workers = 2
+        let engine = try Engine(config)
+        var handlers: [SharedSendHandler] = []
+        try engine.start { _ in
+            let handler = SharedSendHandler(frame: frame)
+            handlers.append(handler)
+            return handler
+        }
+        defer { engine.stop() }
+        var clients: [LoopbackClient] = []
+        for _ in 0..<200 { clients.append(try #require(LoopbackClient(port: engine.port))) }
+        for client in clients { #expect(client.send([1, 2])) }  // two rounds each
+        let expected = ([UInt8(ascii: "<")] + payload + [UInt8(ascii: ">")]) + ([UInt8(ascii: "<")] + payload + [UInt8(ascii: ">")])
+        var intact = 0
+        for client in clients where client.receive(exactly: expected.count) == expected { intact += 1 }
+        #expect(intact == 200)
+        #expect(handlers.allSatisfy { $0.refused.load(ordering: .relaxed) == 0 })
+        // Every queue has sent it: only the test's own reference is left.
+        #expect(eventually { rg_shared_refs(frame) == 1 })
+        for client in clients { client.close() }
+        #expect(engine.stats.unexpected == 0)
+    }
+
+    @Test("a connection that goes away with the frame still queued lets go of its reference")
+    func droppedQueueReleases() throws {
+        let payload = [UInt8](repeating: 0x5A, count: 60_000)
+        let frame = try #require(rg_shared_create(UInt32(payload.count)))
+        defer { rg_shared_release(frame) }
+        payload.withUnsafeBytes { rg_shared_bytes(frame).update(from: $0.bindMemory(to: UInt8.self).baseAddress!, count: payload.count) }
+        var config = EngineConfiguration()
+        config.port = 0
+        config.workers = 1
+        config.sendQueueLimitBytes = 64 << 20
+        let engine = try Engine(config)
+        try engine.start { _ in SharedSendHandler(frame: frame) }
+        defer { engine.stop() }
+        let client = try #require(LoopbackClient(port: engine.port))
+        var small: Int32 = 4096
+        setsockopt(client.fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
+        // 200 frames of 60 KB queued behind a reader that never reads: most stay queued.
+        #expect(client.send([UInt8](repeating: 0, count: 200)))
+        #expect(eventually { rg_shared_refs(frame) > 100 })
+        client.reset()
+        #expect(eventually { rg_shared_refs(frame) == 1 })
+        #expect(engine.stats.unexpected == 0)
+    }
+}
