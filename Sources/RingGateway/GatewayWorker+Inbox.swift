@@ -45,9 +45,11 @@ extension GatewayWorker {
             let count = Int(try reader.u32())
             let ids = try reader.bytes(count * 8)
             let payload = reader.rest()
+            // One encoded frame for all of them, queued by reference.
+            let frame = SharedFrame(opcode: kind == LinkPayloadKind.text.rawValue ? .text : .binary, payload: payload)
             for index in 0..<count {
                 let raw = UInt64(littleEndian: ids.loadUnaligned(fromByteOffset: index * 8, as: UInt64.self))
-                if let slot = ownedSlot(raw, link: link, phase: .open) { deliver(slot, kind, payload) }
+                if let slot = ownedSlot(raw, link: link, phase: .open), sendShared(slot, frame) { noteQueueDepth(slot) }
             }
         case .subscribeMany:
             let link = try reader.u16()
