@@ -7,6 +7,9 @@
  * worker's fixed-file table (IORING_FILE_INDEX_ALLOC) and never enter the
  * process fd table; the allocated index is the connection's slot.
  *
+ * A TLS listener set (rg_config.tls_listen) sits beside the plain one on
+ * its own port; an accept's user_data names the listener it came from.
+ *
  * When a worker's table is full the kernel closes the new socket itself and
  * the accept completes with -ENFILE: the client sees a clean close, and the
  * worker counts it.
@@ -69,10 +72,9 @@ static int open_one(const rg_config *c, uint16_t port, uint16_t *bound)
 	return fd;
 }
 
-int rg_internal_listen_open(rg_engine *e, char *err, size_t err_len)
+/* Opens one listener per worker on `port` (0: the first picks, the rest share it); returns the port. */
+static int open_set(rg_engine *e, uint32_t listener, uint16_t port, char *err, size_t err_len)
 {
-	uint16_t port = e->cfg.port;
-
 	for (uint32_t i = 0; i < e->worker_count; i++) {
 		int fd = open_one(&e->cfg, port, &port);
 
@@ -82,24 +84,48 @@ int rg_internal_listen_open(rg_engine *e, char *err, size_t err_len)
 		if (fd < 0)
 			return snprintf(err, err_len, "cannot listen on %s port %u: %s", e->cfg.host, port,
 					strerror(-fd)), fd;
-		e->workers[i].listen_fd = fd;
+		if (listener == RG_LISTENER_TLS)
+			e->workers[i].tls_listen_fd = fd;
+		else
+			e->workers[i].listen_fd = fd;
 	}
-	e->port = port;
+	return port;
+}
+
+int rg_internal_listen_open(rg_engine *e, char *err, size_t err_len)
+{
+	int port;
+
+	if (e->cfg.listen) {
+		port = open_set(e, RG_LISTENER_PLAIN, e->cfg.port, err, err_len);
+		if (port < 0)
+			return port;
+		e->port = (uint16_t)port;
+	}
+	if (e->cfg.tls_listen) {
+		port = open_set(e, RG_LISTENER_TLS, e->cfg.tls_port, err, err_len);
+		if (port < 0)
+			return port;
+		e->tls_port = (uint16_t)port;
+	}
 	return 0;
 }
 
-void rg_internal_accept_arm(rg_worker *w)
+void rg_internal_accept_arm(rg_worker *w, uint32_t listener)
 {
 	struct io_uring_sqe *sqe = rg_internal_sqe(w);
 
-	io_uring_prep_multishot_accept_direct(sqe, w->listen_fd, NULL, NULL, 0);
-	io_uring_sqe_set_data64(sqe, rg_udata(RG_OP_ACCEPT, 0, 0));
+	io_uring_prep_multishot_accept_direct(sqe, listener == RG_LISTENER_TLS ? w->tls_listen_fd : w->listen_fd,
+					      NULL, NULL, 0);
+	io_uring_sqe_set_data64(sqe, rg_udata(RG_OP_ACCEPT, listener, 0));
 }
 
 void rg_internal_on_accept(rg_worker *w, struct io_uring_cqe *cqe)
 {
+	uint32_t listener = rg_udata_slot(cqe->user_data);
+
 	if (cqe->res >= 0) {
-		rg_internal_conn_opened(w, (uint32_t)cqe->res);
+		rg_internal_conn_opened(w, (uint32_t)cqe->res, listener == RG_LISTENER_TLS);
 	} else if (cqe->res == -ENFILE) {
 		if (w->stats.refused_table_full++ % 10000 == 0)
 			rg_internal_log("worker %u: connection table full (%u slots); closing new connections "
@@ -110,5 +136,5 @@ void rg_internal_on_accept(rg_worker *w, struct io_uring_cqe *cqe)
 			rg_internal_log("worker %u: accept failed: %s", w->index, strerror(-cqe->res));
 	}
 	if (!(cqe->flags & IORING_CQE_F_MORE) && !atomic_load(&w->engine->stop))
-		rg_internal_accept_arm(w);
+		rg_internal_accept_arm(w, listener);
 }

@@ -78,6 +78,10 @@ void rg_internal_on_mail(rg_worker *w, struct io_uring_cqe *cqe)
 	for (uint32_t i = 0; i < n; i++) {
 		if (taken[i].tag == 0)
 			continue;
+		if (taken[i].tag == RG_MAIL_TLS) {
+			rg_internal_tls_swap(w, taken[i].ptr);
+			continue;
+		}
 		w->stats.mail++;
 		rg_internal_emit(w, RG_EV_MAIL, 0, 0, 0, taken[i].ptr, taken[i].tag);
 	}
