@@ -23,11 +23,18 @@ public final class Engine: @unchecked Sendable {
     private let raw: OpaquePointer
     private var handlers: [HandlerBox] = []
     private var running = false
+    private let tlsConfiguration: TLSConfiguration?
+    private var tlsContext: TLSContext?
 
     public init(_ configuration: EngineConfiguration) throws(EngineError) {
         var error = [CChar](repeating: 0, count: 256)
         var created: OpaquePointer?
-        let code = configuration.withRaw { rg_engine_create(&$0, &created, &error, error.count) }
+        tlsConfiguration = configuration.listens ? configuration.tls : nil
+        if !configuration.servesPlain && tlsConfiguration == nil {
+            throw EngineError(code: -EINVAL, message: "serving only wss:// needs a TLS certificate and key")
+        }
+        tlsContext = try tlsConfiguration.map { configuration throws(EngineError) in try TLSContext(configuration, previous: nil) }
+        let code = configuration.withRaw(tls: tlsContext) { rg_engine_create(&$0, &created, &error, error.count) }
         guard code == 0, let created else {
             throw EngineError(code: code, message: String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
         }
@@ -41,6 +48,19 @@ public final class Engine: @unchecked Sendable {
 
     /// The bound port (useful when configured with port 0).
     public var port: UInt16 { rg_engine_port(raw) }
+    /// The bound wss:// port, or 0 without TLS.
+    public var tlsPort: UInt16 { rg_engine_tls_port(raw) }
+
+    /// Reads the TLS certificates and keys again and hands the fresh context to every
+    /// worker for new connections; open ones keep theirs. On error the old context stays.
+    /// Call from one thread at a time, after `start`.
+    public func reloadTLS() throws(EngineError) {
+        guard let tlsConfiguration else { throw EngineError(code: -EINVAL, message: "no TLS listener to reload") }
+        let fresh = try TLSContext(tlsConfiguration, previous: tlsContext)
+        let code = rg_engine_set_tls(raw, fresh.raw)
+        tlsContext = fresh
+        guard code == 0 else { throw EngineError(code: code, message: "a worker's mailbox stayed full; some workers kept the old certificates") }
+    }
     public var workerCount: Int { Int(rg_engine_worker_count(raw)) }
     /// Per-worker connection table size after the open-file cap.
     public var tableSize: Int { Int(rg_engine_table_size(raw)) }

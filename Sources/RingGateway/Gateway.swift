@@ -51,6 +51,17 @@ public final class Gateway: @unchecked Sendable {
     }
 
     public var port: UInt16 { engine.port }
+    /// The bound wss:// port, or 0 without TLS.
+    public var tlsPort: UInt16 { engine.tlsPort }
+
+    /// Reloads the TLS certificates from their files for new connections (SIGHUP in `ringgate`).
+    public func reloadTLS() throws(GatewayError) {
+        do {
+            try engine.reloadTLS()
+        } catch {
+            throw GatewayError(description: error.message)
+        }
+    }
     public var workerCount: Int { engine.workerCount }
     public var tableSize: Int { engine.tableSize }
     public var notes: String { engine.notes }

@@ -43,6 +43,7 @@ struct RingGateCommand: ParsableCommand {
     @Option(help: "Slots in each worker's timing wheel (a power of two).") var wheelSlots = 4096
     @Option(help: "Seconds between stats lines on stderr (0: off).") var statsInterval = 0.0
     @Flag(help: "Do not pin workers to CPUs.") var noPin = false
+    @OptionGroup(title: "wss:// (TLS)") var tls: TLSOptions
 
     func validate() throws {
         guard WaitMode(name: waitMode) != nil else { throw ValidationError("--wait-mode must be recv or poll (got \(waitMode))") }
@@ -68,11 +69,20 @@ struct RingGateCommand: ParsableCommand {
             throw ExitCode.failure
         }
         if !gateway.notes.isEmpty { say("ringgate: \(gateway.notes)") }
-        say("ringgate: listening on \(host):\(gateway.port) with \(gateway.workerCount) workers, "
+        if tls.tlsPort != nil { say("ringgate: listening for wss on \(host):\(gateway.tlsPort)") }
+        say("ringgate: listening on \(host):\(tls.noPlain ? "-" : String(gateway.port)) with \(gateway.workerCount) workers, "
             + "\(gateway.tableSize) connections per worker; demo app: echo")
-        SignalWaiter.waitForTermination(statsEvery: statsInterval) {
+        SignalWaiter.waitForTermination(statsEvery: statsInterval, report: {
             say("ringgate: " + StatsLine.render(gateway))
-        }
+        }, reload: {
+            guard tls.tlsPort != nil else { return say("ringgate: SIGHUP: nothing to reload (no --tls-port)") }
+            do {
+                try gateway.reloadTLS()
+                say("ringgate: TLS certificates reloaded")
+            } catch {
+                say("ringgate: TLS reload failed, keeping the old certificates: \(error)")
+            }
+        })
         say("ringgate: stopping")
         gateway.stop()
         say("ringgate: " + StatsLine.render(gateway))
@@ -90,6 +100,7 @@ struct RingGateCommand: ParsableCommand {
         config.engine.sendQueueLimitBytes = sendQueueLimit
         config.engine.sendPoolBytesPerWorker = sendPool
         config.engine.pinsCPUs = !noPin
+        tls.apply(to: &config.engine)
         config.slowClientPolicy = SlowClientPolicy(rawValue: slowClient) ?? .pause
         config.frames = FrameLimits(maxMessageBytes: maxMessageSize)
         config.handshake = HandshakePolicy(
