@@ -182,6 +182,8 @@ struct rg_worker {
 	struct rg_tls_conn **tls_conns;	/* by slot; NULL for plain connections */
 	uint8_t *tls_plain;		/* plaintext handed up in this batch, then the send scratch */
 	uint32_t tls_plain_used;
+	uint64_t tls_handshakes_seen;	/* as of the last tick */
+	uint64_t tls_handshakes_trimmed;	/* as of the last malloc_trim */
 
 	rg_stats stats;
 };
@@ -280,6 +282,7 @@ void rg_internal_tls_close_notify(rg_worker *w, uint32_t slot);
 void rg_internal_tls_release(rg_worker *w, uint32_t slot);
 void rg_internal_tls_swap(rg_worker *w, rg_tls *t);
 void rg_internal_tls_worker_free(rg_worker *w);
+void rg_internal_tls_trim(rg_worker *w);
 
 /* xworker.c */
 int rg_internal_mail_init(rg_worker *w);

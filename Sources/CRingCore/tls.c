@@ -14,6 +14,7 @@
  * a plain connection. Sends are encrypted as they are queued, one record
  * per send, so the queue and the send path stay as they are.
  */
+#include <malloc.h>
 #include <openssl/err.h>
 #include <stdlib.h>
 #include <string.h>
@@ -272,6 +273,25 @@ void rg_internal_tls_release(rg_worker *w, uint32_t slot)
 	rg_tls_release(tc->tls);
 	free(tc);
 	w->tls_conns[slot] = NULL;
+}
+
+/*
+ * After a burst of handshakes, on the first tick without one, gives the
+ * freed handshake buffers back: they sit between live SSL objects, so
+ * without a trim they stay resident as fragmentation (malloc_trim releases
+ * free pages inside the heap, not only at its top).
+ */
+void rg_internal_tls_trim(rg_worker *w)
+{
+	uint64_t done = w->stats.tls_handshakes_full + w->stats.tls_handshakes_resumed +
+			w->stats.tls_handshake_failures;
+	bool quiet = done == w->tls_handshakes_seen;
+
+	w->tls_handshakes_seen = done;
+	if (!quiet || done == w->tls_handshakes_trimmed)
+		return;
+	w->tls_handshakes_trimmed = done;
+	malloc_trim(0);
 }
 
 void rg_internal_tls_swap(rg_worker *w, rg_tls *t)

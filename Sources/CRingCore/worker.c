@@ -306,6 +306,8 @@ static void run(rg_worker *w)
 			w->trim_due = false;
 			rg_internal_chunks_trim(w);
 			rg_internal_bufring_trim(w);
+			if (w->tls_conns)
+				rg_internal_tls_trim(w);
 		}
 	}
 }
