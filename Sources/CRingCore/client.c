@@ -68,7 +68,7 @@ static uint32_t slot_take(rg_worker *w)
 
 void rg_internal_slot_released(rg_worker *w, uint32_t slot)
 {
-	if (w->free_slots && !w->engine->cfg.listen)
+	if (w->free_slots && !w->engine->cfg.listen && !w->engine->cfg.tls_listen)
 		w->free_slots[w->free_slot_count++] = slot;
 }
 
@@ -121,7 +121,7 @@ int rg_conn_connect(rg_worker *w, int dst, int src)
 	uint32_t slot;
 	int fd, ret;
 
-	if (w->engine->cfg.listen)
+	if (w->engine->cfg.listen || w->engine->cfg.tls_listen)
 		return -EOPNOTSUPP;
 	if (dst < 0 || (uint32_t)dst >= w->addr_count || src >= (int)w->addr_count)
 		return -EINVAL;

@@ -192,6 +192,8 @@ void rg_internal_maybe_finish(rg_worker *w, uint32_t slot)
 	if (c->state != RG_CONN_CLOSING || c->inflight)
 		return;
 	drop_queue(w, c);
+	if (c->flags & RG_CF_TLS)
+		rg_internal_tls_release(w, slot);
 	sqe = rg_internal_sqe(w);
 	io_uring_prep_close_direct(sqe, slot);
 	io_uring_sqe_set_data64(sqe, rg_udata(RG_OP_CLOSE, slot, c->gen));
@@ -229,6 +231,8 @@ static void drain(rg_worker *w, uint32_t slot)
 		return;
 	c->state = RG_CONN_DRAINING;
 	c->flags &= ~RG_CF_PAUSED;	/* keep reading so the peer's EOF is seen */
+	if (c->flags & RG_CF_TLS)
+		rg_internal_tls_close_notify(w, slot);
 	mark_rearm(w, slot);
 	mark_dirty(w, slot);
 }
@@ -249,7 +253,7 @@ void rg_internal_conn_start(rg_worker *w, uint32_t slot, enum rg_conn_state stat
 	w->open_count++;
 }
 
-void rg_internal_conn_opened(rg_worker *w, uint32_t slot)
+void rg_internal_conn_opened(rg_worker *w, uint32_t slot, bool tls)
 {
 	struct rg_conn *c;
 
@@ -277,6 +281,47 @@ void rg_internal_conn_opened(rg_worker *w, uint32_t slot)
 	w->stats.open_now = w->open_count;
 	rg_internal_arm_wait(w, slot);
 	rg_internal_emit(w, RG_EV_OPEN, slot, c->gen, 0, NULL, 0);
+	if (tls && rg_internal_tls_accept(w, slot)) {
+		rg_internal_log("worker %u: out of memory for a TLS connection; closing it", w->index);
+		rg_internal_abort(w, slot, -ENOMEM);
+	}
+}
+
+/* The peer ended its stream (EOF, or a TLS close_notify). */
+static void peer_eof(rg_worker *w, uint32_t slot)
+{
+	struct rg_conn *c = &w->conns[slot];
+
+	/*
+	 * The handler has yet to see the data that came before the EOF and may
+	 * answer it, so an open connection starts draining only after the
+	 * batch (rg_internal_flush).
+	 */
+	c->flags |= RG_CF_EOF;
+	if (c->state == RG_CONN_OPEN)
+		mark_dirty(w, slot);
+	else if (c->state == RG_CONN_DRAINING && (c->flags & RG_CF_SHUT))
+		rg_internal_abort(w, slot, 0);
+}
+
+/* Decrypts a TLS connection's ciphertext and hands up the plaintext; a fatal error flushes the alert and closes. */
+static void tls_received(rg_worker *w, uint32_t slot, uint8_t *data, uint32_t len)
+{
+	struct rg_conn *c = &w->conns[slot];
+	uint8_t *plain;
+	uint32_t plain_len;
+	int ret = rg_internal_tls_recv(w, slot, data, len, &plain, &plain_len);
+
+	if (plain_len)
+		rg_internal_emit(w, RG_EV_DATA, slot, c->gen, (int32_t)plain_len, plain, 0);
+	if (ret == -ESHUTDOWN) {
+		peer_eof(w, slot);
+	} else if (ret == -EPROTO) {
+		if (!c->cause)
+			c->cause = -EPROTO;
+		c->how = RG_CLOSE_FLUSH;
+		drain(w, slot);
+	}
 }
 
 void rg_internal_on_recv(rg_worker *w, struct io_uring_cqe *cqe)
@@ -288,6 +333,8 @@ void rg_internal_on_recv(rg_worker *w, struct io_uring_cqe *cqe)
 	int res = cqe->res;
 
 	rg_internal_event_room(w);
+	if (c->flags & RG_CF_TLS)
+		rg_internal_tls_room(w, res > 0 ? (uint32_t)res : 0);
 	/*
 	 * A completion without data leaves an incremental buffer where it was
 	 * (the kernel still holds it); a whole-buffer ring has given it up.
@@ -303,22 +350,17 @@ void rg_internal_on_recv(rg_worker *w, struct io_uring_cqe *cqe)
 	if (res > 0) {
 		w->stats.recv_bytes += (uint64_t)res;
 		w->stats.recv_completions++;
-		if (data && (c->state == RG_CONN_OPEN || c->state == RG_CONN_DRAINING))
-			rg_internal_emit(w, RG_EV_DATA, slot, c->gen, res, data, 0);
+		if (data && (c->state == RG_CONN_OPEN || c->state == RG_CONN_DRAINING)) {
+			if (c->flags & RG_CF_TLS)
+				tls_received(w, slot, data, (uint32_t)res);
+			else
+				rg_internal_emit(w, RG_EV_DATA, slot, c->gen, res, data, 0);
+		}
 		/* Poll mode: read again at once while data may remain. */
 		if (!more && ((cqe->flags & IORING_CQE_F_SOCK_NONEMPTY) || (uint32_t)res == w->bufs.size))
 			c->flags |= RG_CF_WANT_RECV;
 	} else if (res == 0) {
-		/*
-		 * The handler has yet to see the data that came before the EOF and may
-		 * answer it, so an open connection starts draining only after the
-		 * batch (rg_internal_flush).
-		 */
-		c->flags |= RG_CF_EOF;
-		if (c->state == RG_CONN_OPEN)
-			mark_dirty(w, slot);
-		else if (c->state == RG_CONN_DRAINING && (c->flags & RG_CF_SHUT))
-			rg_internal_abort(w, slot, 0);
+		peer_eof(w, slot);
 	} else if (res == -ENOBUFS) {
 		/* The buffer ring ran dry: data waits in the socket, in order, until buffers return. */
 		w->stats.recv_enobufs++;
@@ -519,20 +561,17 @@ static bool over_limit(rg_worker *w, struct rg_conn *c, uint32_t len)
 	return c->queued && (uint64_t)c->queued + len > w->engine->cfg.send_queue_limit;
 }
 
-static int queue_bytes(rg_worker *w, uint32_t slot, uint32_t gen, const void *data, uint32_t len, bool limited)
+/*
+ * Appends bytes to the send queue whatever the connection's state (TLS
+ * records, a close_notify while draining): 0, or -ENOBUFS with nothing
+ * queued when the worker's pool runs dry.
+ */
+int rg_internal_queue_raw(rg_worker *w, uint32_t slot, const void *data, uint32_t len)
 {
-	struct rg_conn *c = live(w, slot, gen);
+	struct rg_conn *c = &w->conns[slot];
 	const uint8_t *src = data;
 	uint32_t old_tail, old_end, left = len;
 
-	if (!c)
-		return -ESTALE;
-	if (c->state != RG_CONN_OPEN)
-		return -EPIPE;
-	if (limited && over_limit(w, c, len)) {
-		w->stats.send_rejected++;
-		return -ENOBUFS;
-	}
 	old_tail = c->tail;
 	old_end = old_tail == RG_NONE ? 0 : rg_chunk_at(w, old_tail)->end;
 	while (left) {
@@ -576,6 +615,23 @@ undo:
 	return -ENOBUFS;
 }
 
+static int queue_bytes(rg_worker *w, uint32_t slot, uint32_t gen, const void *data, uint32_t len, bool limited)
+{
+	struct rg_conn *c = live(w, slot, gen);
+
+	if (!c)
+		return -ESTALE;
+	if (c->state != RG_CONN_OPEN)
+		return -EPIPE;
+	if (limited && over_limit(w, c, len)) {
+		w->stats.send_rejected++;
+		return -ENOBUFS;
+	}
+	if (c->flags & RG_CF_TLS)
+		return rg_internal_tls_send(w, slot, data, len);
+	return rg_internal_queue_raw(w, slot, data, len);
+}
+
 int rg_conn_send(rg_worker *w, uint32_t slot, uint32_t gen, const void *data, uint32_t len)
 {
 	return queue_bytes(w, slot, gen, data, len, true);
@@ -601,6 +657,8 @@ uint8_t *rg_conn_send_reserve(rg_worker *w, uint32_t slot, uint32_t gen, uint32_
 		w->stats.send_rejected++;
 		return errno = ENOBUFS, NULL;
 	}
+	if (c->flags & RG_CF_TLS)
+		return rg_internal_tls_scratch(w);	/* encrypted into the queue at commit */
 	if (tail_room(w, c) >= len)
 		return rg_chunk_data(rg_chunk_at(w, c->tail)) + rg_chunk_at(w, c->tail)->end;
 	fresh = rg_internal_chunk_alloc(w, chunk_want(c, len));
@@ -616,7 +674,13 @@ void rg_conn_send_commit(rg_worker *w, uint32_t slot, uint32_t used)
 {
 	struct rg_conn *c = &w->conns[slot];
 
-	if (slot >= w->table_size || c->tail == RG_NONE)
+	if (slot >= w->table_size)
+		return;
+	if (c->flags & RG_CF_TLS) {
+		rg_internal_tls_send(w, slot, rg_internal_tls_scratch(w), used);
+		return;
+	}
+	if (c->tail == RG_NONE)
 		return;
 	rg_chunk_at(w, c->tail)->end += used;
 	c->queued += used;

@@ -8,7 +8,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "tls.h"
 
 /*
  * Defaults fit a small host and the tests: two workers, 4 KiB receive
@@ -142,10 +142,18 @@ int rg_engine_create(const rg_config *cfg, rg_engine **out, char *err, size_t er
 		e->workers[i].engine = e;
 		e->workers[i].index = i;
 		e->workers[i].listen_fd = -1;
+		e->workers[i].tls_listen_fd = -1;
 		e->workers[i].mail_fd = -1;
 		e->workers[i].table_size = e->table_size;
 	}
-	if (cfg->listen) {
+	if (cfg->tls_listen) {
+		if (!cfg->tls) {
+			rg_engine_destroy(e);
+			return snprintf(err, err_len, "a TLS listener needs a certificate and key"), -EINVAL;
+		}
+		e->tls = rg_internal_tls_retain(cfg->tls);
+	}
+	if (cfg->listen || cfg->tls_listen) {
 		ret = rg_internal_listen_open(e, err, err_len);
 		if (ret) {
 			rg_engine_destroy(e);
@@ -207,9 +215,13 @@ void rg_engine_destroy(rg_engine *e)
 {
 	if (!e)
 		return;
-	for (uint32_t i = 0; i < e->worker_count; i++)
+	for (uint32_t i = 0; i < e->worker_count; i++) {
 		if (e->workers[i].listen_fd >= 0)
 			close(e->workers[i].listen_fd);
+		if (e->workers[i].tls_listen_fd >= 0)
+			close(e->workers[i].tls_listen_fd);
+	}
+	rg_tls_release(e->tls);
 	free(e->workers);
 	free(e);
 }

@@ -26,8 +26,12 @@
 #define RG_EVENT_BATCH 256
 #define RG_MAILBOX_CAPACITY 4096
 #define RG_MAX_ADDRESSES 256
-/* Mail tag the core keeps for itself: stop accepting (rg_engine_stop_accepting). */
-#define RG_MAIL_STOP_ACCEPTING UINT64_MAX
+/* Mail tags the core keeps for itself; rg_worker_post refuses them from callers. */
+#define RG_MAIL_STOP_ACCEPTING UINT64_MAX	/* stop accepting (rg_engine_stop_accepting) */
+#define RG_MAIL_TLS (UINT64_MAX - 1)		/* swap in the rg_tls it carries (tls.c) */
+#define RG_MAIL_REARM_ACCEPTS (UINT64_MAX - 2)	/* rg_engine_rearm_accepts */
+#define RG_LISTENER_PLAIN 0	/* listener index in an accept's user_data */
+#define RG_LISTENER_TLS 1
 /*
  * Send chunks come in three sizes: small ones for the common small message
  * (a handshake answer, a chat line, a ping), middle ones for a typical
@@ -72,6 +76,7 @@ enum rg_conn_flag {
 	RG_CF_EOF = 1 << 7,		/* the peer closed its side */
 	RG_CF_PARKED = 1 << 8,		/* idle: waits with a poll instead of a multishot recv */
 	RG_CF_WANT_RECV = 1 << 9,	/* poll mode: issue a one-shot recv when re-armed */
+	RG_CF_TLS = 1 << 10,		/* has TLS state in the worker's tls_conns (tls.c) */
 };
 
 /*
@@ -139,6 +144,9 @@ struct rg_worker {
 	int cpu;
 	int node;
 	int listen_fd;
+	int tls_listen_fd;
+	/* Multishot accepts in flight (armed, final CQE not yet seen); read by rg_engine_accepts_armed. */
+	_Atomic uint32_t accepts_armed;
 	pthread_t thread;
 
 	struct rg_conn *conns;
@@ -183,6 +191,14 @@ struct rg_worker {
 	bool tick_multishot;
 	bool has_inc;
 
+	/* TLS (tls.c): mapped on the worker's first TLS connection. */
+	rg_tls *tls;			/* context for new TLS connections */
+	struct rg_tls_conn **tls_conns;	/* by slot; NULL for plain connections */
+	uint8_t *tls_plain;		/* plaintext handed up in this batch, then the send scratch */
+	uint32_t tls_plain_used;
+	uint64_t tls_handshakes_seen;	/* as of the last tick */
+	uint64_t tls_handshakes_trimmed;	/* as of the last malloc_trim */
+
 	rg_stats stats;
 };
 
@@ -193,6 +209,8 @@ struct rg_engine {
 	uint32_t worker_count;
 	uint32_t table_size;
 	uint16_t port;
+	uint16_t tls_port;
+	rg_tls *tls;		/* handed to each worker as it starts */
 	atomic_bool stop;
 	atomic_uint open_total;	/* connections open over all workers, against max_connections */
 
@@ -208,6 +226,7 @@ struct rg_engine {
 void *rg_internal_worker_main(void *arg);
 struct io_uring_sqe *rg_internal_sqe(rg_worker *w);
 void rg_internal_event_room(rg_worker *w);
+void rg_internal_deliver_now(rg_worker *w);
 void rg_internal_emit(rg_worker *w, uint8_t kind, uint32_t slot, uint32_t gen,
 		      int32_t result, uint8_t *data, uint64_t arg);
 
@@ -225,15 +244,16 @@ void rg_internal_bufring_trim(rg_worker *w);
 
 /* listen.c */
 int rg_internal_listen_open(rg_engine *e, char *err, size_t err_len);
-void rg_internal_accept_arm(rg_worker *w);
+void rg_internal_accept_arm(rg_worker *w, uint32_t listener);
 void rg_internal_on_accept(rg_worker *w, struct io_uring_cqe *cqe);
 void rg_internal_accept_stop(rg_worker *w);
+void rg_internal_accept_rearm(rg_worker *w);
 
 /* conn.c */
 int rg_internal_conns_init(rg_worker *w);
 void rg_internal_conns_free(rg_worker *w);
 void rg_internal_conn_start(rg_worker *w, uint32_t slot, enum rg_conn_state state);
-void rg_internal_conn_opened(rg_worker *w, uint32_t slot);
+void rg_internal_conn_opened(rg_worker *w, uint32_t slot, bool tls);
 void rg_internal_arm_wait(rg_worker *w, uint32_t slot);
 void rg_internal_abort(rg_worker *w, uint32_t slot, int cause);
 void rg_internal_maybe_finish(rg_worker *w, uint32_t slot);
@@ -242,6 +262,7 @@ void rg_internal_on_poll(rg_worker *w, struct io_uring_cqe *cqe);
 void rg_internal_on_send(rg_worker *w, struct io_uring_cqe *cqe);
 void rg_internal_on_shutdown(rg_worker *w, struct io_uring_cqe *cqe);
 void rg_internal_flush(rg_worker *w);
+int rg_internal_queue_raw(rg_worker *w, uint32_t slot, const void *data, uint32_t len);
 
 /* chunks.c */
 int rg_internal_chunks_init(rg_worker *w);
@@ -279,6 +300,20 @@ void rg_internal_queue_chunk(rg_worker *w, uint32_t slot, uint32_t chunk, uint32
 void rg_internal_on_connect(rg_worker *w, struct io_uring_cqe *cqe);
 void rg_internal_slot_released(rg_worker *w, uint32_t slot);
 void rg_internal_client_free(rg_worker *w);
+
+/* tls.c */
+void rg_internal_tls_worker_init(rg_worker *w);
+int rg_internal_tls_accept(rg_worker *w, uint32_t slot);
+void rg_internal_tls_room(rg_worker *w, uint32_t ciphertext_len);
+int rg_internal_tls_recv(rg_worker *w, uint32_t slot, const uint8_t *data, uint32_t len, uint8_t **plain,
+			 uint32_t *plain_len);
+int rg_internal_tls_send(rg_worker *w, uint32_t slot, const void *data, uint32_t len);
+uint8_t *rg_internal_tls_scratch(rg_worker *w);
+void rg_internal_tls_close_notify(rg_worker *w, uint32_t slot);
+void rg_internal_tls_release(rg_worker *w, uint32_t slot);
+void rg_internal_tls_swap(rg_worker *w, rg_tls *t);
+void rg_internal_tls_worker_free(rg_worker *w);
+void rg_internal_tls_trim(rg_worker *w);
 
 /* xworker.c */
 int rg_internal_mail_init(rg_worker *w);

@@ -7,14 +7,19 @@
  * worker's fixed-file table (IORING_FILE_INDEX_ALLOC) and never enter the
  * process fd table; the allocated index is the connection's slot.
  *
+ * A TLS listener set (rg_config.tls_listen) sits beside the plain one on
+ * its own port; an accept's user_data names the listener it came from.
+ *
  * When a worker's table is full the kernel closes the new socket itself and
  * the accept completes with -ENFILE: the client sees a clean close, and the
  * worker counts it.
  *
- * A restarting gateway hands its listeners to the new process instead of
- * closing them (rg_config.listen_fds): the sockets, and the connections
- * waiting in their queues, stay the same, so both processes accept from
- * them until the old one stops; no client is refused during the switch.
+ * A restarting gateway hands its listeners, plain and TLS, to the new
+ * process instead of closing them (rg_config.listen_fds, tls_listen_fds):
+ * the sockets, and the connections waiting in their queues, stay the same,
+ * so both processes accept from them until the old one stops; no client is
+ * refused during the switch. TLS state is per connection and per process,
+ * so a TLS connection belongs wholly to whichever process accepted it.
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -97,32 +102,42 @@ static int adopt_one(int fd, uint16_t *bound)
 	return copy < 0 ? -errno : copy;
 }
 
-static int listen_adopt(rg_engine *e, char *err, size_t err_len)
+/*
+ * Adopts one listener set from `fds`, one per worker. Refuses a set the
+ * configuration does not serve (`wanted`), so a successor never silently
+ * drops a listener its predecessor served. Returns the port, or -errno with
+ * `err` set.
+ */
+static int adopt_set(rg_engine *e, uint32_t listener, bool wanted, const int *fds, uint32_t count, char *err,
+		     size_t err_len)
 {
+	const char *name = listener == RG_LISTENER_TLS ? "TLS" : "plain";
 	uint16_t port = 0;
 
-	if (e->cfg.listen_fd_count != e->worker_count)
-		return snprintf(err, err_len, "%u listening sockets were handed over but workers is %u: "
-				"both must match", e->cfg.listen_fd_count, e->worker_count), -EINVAL;
+	if (!wanted)
+		return snprintf(err, err_len, "the running gateway handed over %s listeners but this one does not "
+				"serve %s", name, listener == RG_LISTENER_TLS ? "wss:// (no tls-port)" : "ws:// (no-plain)"),
+		       -EINVAL;
+	if (count != e->worker_count)
+		return snprintf(err, err_len, "%u %s listening sockets were handed over but workers is %u: "
+				"both must match", count, name, e->worker_count), -EINVAL;
 	for (uint32_t i = 0; i < e->worker_count; i++) {
-		int fd = adopt_one(e->cfg.listen_fds[i], &port);
+		int fd = adopt_one(fds[i], &port);
 
 		if (fd < 0)
-			return snprintf(err, err_len, "handed-over socket %u (fd %d) is not a TCP listener: %s", i,
-					e->cfg.listen_fds[i], strerror(-fd)), fd;
-		e->workers[i].listen_fd = fd;
+			return snprintf(err, err_len, "handed-over %s socket %u (fd %d) is not a TCP listener: %s", name,
+					i, fds[i], strerror(-fd)), fd;
+		if (listener == RG_LISTENER_TLS)
+			e->workers[i].tls_listen_fd = fd;
+		else
+			e->workers[i].listen_fd = fd;
 	}
-	e->port = port;
-	return 0;
+	return port;
 }
 
-int rg_internal_listen_open(rg_engine *e, char *err, size_t err_len)
+/* Opens one listener per worker on `port` (0: the first picks, the rest share it); returns the port. */
+static int open_set(rg_engine *e, uint32_t listener, uint16_t port, char *err, size_t err_len)
 {
-	uint16_t port = e->cfg.port;
-
-	if (e->cfg.listen_fd_count)
-		return listen_adopt(e, err, err_len);
-
 	for (uint32_t i = 0; i < e->worker_count; i++) {
 		int fd = open_one(&e->cfg, port, &port);
 
@@ -132,24 +147,58 @@ int rg_internal_listen_open(rg_engine *e, char *err, size_t err_len)
 		if (fd < 0)
 			return snprintf(err, err_len, "cannot listen on %s port %u: %s", e->cfg.host, port,
 					strerror(-fd)), fd;
-		e->workers[i].listen_fd = fd;
+		if (listener == RG_LISTENER_TLS)
+			e->workers[i].tls_listen_fd = fd;
+		else
+			e->workers[i].listen_fd = fd;
 	}
-	e->port = port;
+	return port;
+}
+
+/*
+ * Binds each configured listener set, or adopts it when the running gateway
+ * handed it over; a set configured but not handed over (a restart that adds
+ * wss://) is bound afresh.
+ */
+int rg_internal_listen_open(rg_engine *e, char *err, size_t err_len)
+{
+	const rg_config *c = &e->cfg;
+	int port;
+
+	if (c->listen_fd_count)
+		port = adopt_set(e, RG_LISTENER_PLAIN, c->listen, c->listen_fds, c->listen_fd_count, err, err_len);
+	else
+		port = c->listen ? open_set(e, RG_LISTENER_PLAIN, c->port, err, err_len) : 0;
+	if (port < 0)
+		return port;
+	e->port = (uint16_t)port;
+	if (c->tls_listen_fd_count)
+		port = adopt_set(e, RG_LISTENER_TLS, c->tls_listen, c->tls_listen_fds, c->tls_listen_fd_count, err,
+				 err_len);
+	else
+		port = c->tls_listen ? open_set(e, RG_LISTENER_TLS, c->tls_port, err, err_len) : 0;
+	if (port < 0)
+		return port;
+	e->tls_port = (uint16_t)port;
 	return 0;
 }
 
-void rg_internal_accept_arm(rg_worker *w)
+void rg_internal_accept_arm(rg_worker *w, uint32_t listener)
 {
 	struct io_uring_sqe *sqe = rg_internal_sqe(w);
 
-	io_uring_prep_multishot_accept_direct(sqe, w->listen_fd, NULL, NULL, 0);
-	io_uring_sqe_set_data64(sqe, rg_udata(RG_OP_ACCEPT, 0, 0));
+	io_uring_prep_multishot_accept_direct(sqe, listener == RG_LISTENER_TLS ? w->tls_listen_fd : w->listen_fd,
+					      NULL, NULL, 0);
+	io_uring_sqe_set_data64(sqe, rg_udata(RG_OP_ACCEPT, listener, 0));
+	atomic_fetch_add_explicit(&w->accepts_armed, 1, memory_order_relaxed);
 }
 
 void rg_internal_on_accept(rg_worker *w, struct io_uring_cqe *cqe)
 {
+	uint32_t listener = rg_udata_slot(cqe->user_data);
+
 	if (cqe->res >= 0) {
-		rg_internal_conn_opened(w, (uint32_t)cqe->res);
+		rg_internal_conn_opened(w, (uint32_t)cqe->res, listener == RG_LISTENER_TLS);
 	} else if (cqe->res == -ENFILE) {
 		if (w->stats.refused_table_full++ % 10000 == 0)
 			rg_internal_log("worker %u: connection table full (%u slots); closing new connections "
@@ -159,26 +208,49 @@ void rg_internal_on_accept(rg_worker *w, struct io_uring_cqe *cqe)
 		if (w->stats.accept_errors++ % 10000 == 0)
 			rg_internal_log("worker %u: accept failed: %s", w->index, strerror(-cqe->res));
 	}
-	if (!(cqe->flags & IORING_CQE_F_MORE) && !atomic_load(&w->engine->stop) && w->listen_fd >= 0)
-		rg_internal_accept_arm(w);
+	if (cqe->flags & IORING_CQE_F_MORE)
+		return;
+	atomic_fetch_sub_explicit(&w->accepts_armed, 1, memory_order_release);
+	/* Re-armed after an error, a full CQ or rg_internal_accept_rearm; not after accept_stop. */
+	if (!atomic_load(&w->engine->stop) && (listener == RG_LISTENER_TLS ? w->tls_listen_fd : w->listen_fd) >= 0)
+		rg_internal_accept_arm(w, listener);
+}
+
+static void accept_cancel(rg_worker *w, uint32_t listener)
+{
+	struct io_uring_sqe *sqe = rg_internal_sqe(w);
+
+	io_uring_prep_cancel64(sqe, rg_udata(RG_OP_ACCEPT, listener, 0), 0);
+	io_uring_sqe_set_data64(sqe, rg_udata(RG_OP_CANCEL, 0, 0));
+}
+
+static void accept_stop_one(rg_worker *w, uint32_t listener, int *fd)
+{
+	if (*fd < 0)
+		return;
+	accept_cancel(w, listener);
+	close(*fd);
+	*fd = -1;
 }
 
 /*
- * Cancels the multishot accept and closes the listener. The accept request
- * holds its own reference to the socket until its final completion, which
- * then finds listen_fd < 0 and does not re-arm.
+ * Cancels the multishot accepts and closes the listeners, plain and TLS. An
+ * accept request holds its own reference to the socket until its final
+ * completion, which then finds the listener's fd < 0 and does not re-arm.
  */
 void rg_internal_accept_stop(rg_worker *w)
 {
-	struct io_uring_sqe *sqe;
+	accept_stop_one(w, RG_LISTENER_PLAIN, &w->listen_fd);
+	accept_stop_one(w, RG_LISTENER_TLS, &w->tls_listen_fd);
+}
 
-	if (w->listen_fd < 0)
-		return;
-	sqe = rg_internal_sqe(w);
-	io_uring_prep_cancel64(sqe, rg_udata(RG_OP_ACCEPT, 0, 0), 0);
-	io_uring_sqe_set_data64(sqe, rg_udata(RG_OP_CANCEL, 0, 0));
-	close(w->listen_fd);
-	w->listen_fd = -1;
+/* Cancels the accepts; their final completions find the listeners open and re-arm them. */
+void rg_internal_accept_rearm(rg_worker *w)
+{
+	if (w->listen_fd >= 0)
+		accept_cancel(w, RG_LISTENER_PLAIN);
+	if (w->tls_listen_fd >= 0)
+		accept_cancel(w, RG_LISTENER_TLS);
 }
 
 int rg_engine_listen_fd(const rg_engine *e, uint32_t index)
@@ -188,12 +260,41 @@ int rg_engine_listen_fd(const rg_engine *e, uint32_t index)
 	return e->workers[index].listen_fd;
 }
 
+int rg_engine_tls_listen_fd(const rg_engine *e, uint32_t index)
+{
+	if (index >= e->worker_count || e->workers[index].tls_listen_fd < 0)
+		return -EBADF;
+	return e->workers[index].tls_listen_fd;
+}
+
 int rg_engine_stop_accepting(rg_engine *e)
 {
 	int ret = 0;
 
 	for (uint32_t i = 0; i < e->worker_count; i++) {
 		int r = rg_worker_post(&e->workers[i], RG_MAIL_STOP_ACCEPTING, NULL);
+
+		if (r && !ret)
+			ret = r;
+	}
+	return ret;
+}
+
+uint32_t rg_engine_accepts_armed(const rg_engine *e)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < e->worker_count; i++)
+		n += atomic_load_explicit(&e->workers[i].accepts_armed, memory_order_acquire);
+	return n;
+}
+
+int rg_engine_rearm_accepts(rg_engine *e)
+{
+	int ret = 0;
+
+	for (uint32_t i = 0; i < e->worker_count; i++) {
+		int r = rg_worker_post(&e->workers[i], RG_MAIL_REARM_ACCEPTS, NULL);
 
 		if (r && !ret)
 			ret = r;

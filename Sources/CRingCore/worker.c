@@ -159,6 +159,7 @@ static void deliver(rg_worker *w)
 		w->engine->handler(w->ctx, w, w->events, n);
 		handler_running = false;
 		w->event_count = 0;
+		w->tls_plain_used = 0;	/* the handler is done with the plaintext it was shown */
 		rg_internal_buf_recycle(w);
 		if (w->deferred_count) {
 			uint32_t take = w->deferred_count < RG_EVENT_BATCH ? w->deferred_count : RG_EVENT_BATCH;
@@ -169,6 +170,13 @@ static void deliver(rg_worker *w)
 			w->event_count = take;
 		}
 	}
+}
+
+/* Hands up what is pending now (outside the handler): frees the event array and TLS arena. */
+void rg_internal_deliver_now(rg_worker *w)
+{
+	if (!handler_running)
+		deliver(w);
 }
 
 /* Makes room for one event before a receive buffer is taken for it. */
@@ -302,6 +310,8 @@ static void run(rg_worker *w)
 			w->trim_due = false;
 			rg_internal_chunks_trim(w);
 			rg_internal_bufring_trim(w);
+			if (w->tls_conns)
+				rg_internal_tls_trim(w);
 		}
 	}
 }
@@ -314,6 +324,7 @@ void *rg_internal_worker_main(void *arg)
 
 	pin(w);
 	w->tick_multishot = true;
+	rg_internal_tls_worker_init(w);
 	ret = ring_setup(w, err, sizeof(err));
 	if (!ret)
 		ret = rg_internal_conns_init(w);
@@ -327,7 +338,9 @@ void *rg_internal_worker_main(void *arg)
 		rg_internal_mail_arm(w);
 		tick_arm(w);
 		if (w->listen_fd >= 0)
-			rg_internal_accept_arm(w);
+			rg_internal_accept_arm(w, RG_LISTENER_PLAIN);
+		if (w->tls_listen_fd >= 0)
+			rg_internal_accept_arm(w, RG_LISTENER_TLS);
 	}
 	started(w, ret, err);
 	if (!ret)
@@ -335,6 +348,7 @@ void *rg_internal_worker_main(void *arg)
 	if (w->ring.ring_fd > 0)
 		io_uring_queue_exit(&w->ring);
 	rg_internal_bufring_free(w);
+	rg_internal_tls_worker_free(w);
 	rg_internal_conns_free(w);
 	rg_internal_client_free(w);
 	rg_internal_mail_free(w);

@@ -82,6 +82,14 @@ void rg_internal_on_mail(rg_worker *w, struct io_uring_cqe *cqe)
 			rg_internal_accept_stop(w);
 			continue;
 		}
+		if (taken[i].tag == RG_MAIL_REARM_ACCEPTS) {
+			rg_internal_accept_rearm(w);
+			continue;
+		}
+		if (taken[i].tag == RG_MAIL_TLS) {
+			rg_internal_tls_swap(w, taken[i].ptr);
+			continue;
+		}
 		w->stats.mail++;
 		rg_internal_emit(w, RG_EV_MAIL, 0, 0, 0, taken[i].ptr, taken[i].tag);
 	}

@@ -26,11 +26,18 @@ public final class Engine: @unchecked Sendable {
     private let raw: OpaquePointer
     private var handlers: [HandlerBox] = []
     private var running = false
+    private var tlsConfiguration: TLSConfiguration?
+    private var tlsContext: TLSContext?
 
     public init(_ configuration: EngineConfiguration) throws(EngineError) {
         var error = [CChar](repeating: 0, count: 256)
         var created: OpaquePointer?
-        let code = configuration.withRaw { rg_engine_create(&$0, &created, &error, error.count) }
+        tlsConfiguration = configuration.listens ? configuration.tls : nil
+        if !configuration.servesPlain && tlsConfiguration == nil {
+            throw EngineError(code: -EINVAL, message: "serving only wss:// needs a TLS certificate and key")
+        }
+        tlsContext = try tlsConfiguration.map { configuration throws(EngineError) in try TLSContext(configuration, previous: nil) }
+        let code = configuration.withRaw(tls: tlsContext) { rg_engine_create(&$0, &created, &error, error.count) }
         guard code == 0, let created else {
             throw EngineError(code: code, message: String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
         }
@@ -44,6 +51,22 @@ public final class Engine: @unchecked Sendable {
 
     /// The bound port (useful when configured with port 0).
     public var port: UInt16 { rg_engine_port(raw) }
+    /// The bound wss:// port, or 0 without TLS.
+    public var tlsPort: UInt16 { rg_engine_tls_port(raw) }
+
+    /// Reads the TLS certificates and keys again (from `configuration` when given, else from
+    /// the files already in use) and hands the fresh context to every worker for new
+    /// connections; open ones keep theirs. On error the old context and settings stay.
+    /// Call from one thread at a time, after `start`.
+    public func reloadTLS(_ configuration: TLSConfiguration? = nil) throws(EngineError) {
+        guard let current = tlsConfiguration else { throw EngineError(code: -EINVAL, message: "no TLS listener to reload") }
+        let wanted = configuration ?? current
+        let fresh = try TLSContext(wanted, previous: tlsContext)
+        let code = rg_engine_set_tls(raw, fresh.raw)
+        tlsContext = fresh
+        tlsConfiguration = wanted
+        guard code == 0 else { throw EngineError(code: code, message: "a worker's mailbox stayed full; some workers kept the old certificates") }
+    }
     public var workerCount: Int { Int(rg_engine_worker_count(raw)) }
     /// Per-worker connection table size after the open-file cap.
     public var tableSize: Int { Int(rg_engine_table_size(raw)) }
@@ -85,10 +108,28 @@ public final class Engine: @unchecked Sendable {
         (0..<workerCount).map { rg_engine_listen_fd(raw, UInt32($0)) }.filter { $0 >= 0 }
     }
 
-    /// Asks every worker to cancel its accepts and close its listener; open connections stay.
-    /// Callable from any thread; returns once every worker has the request.
+    /// The workers' wss:// listening sockets, likewise; empty without TLS.
+    public var tlsListenerFDs: [Int32] {
+        (0..<workerCount).map { rg_engine_tls_listen_fd(raw, UInt32($0)) }.filter { $0 >= 0 }
+    }
+
+    /// Asks every worker to cancel its accepts and close its listeners; open connections stay.
+    /// Callable from any thread; returns once every accept has ended (or after 5 s), so a
+    /// process that took the listeners over can then `rearmAccepts` and miss nothing.
     public func stopAccepting() {
         while rg_engine_stop_accepting(raw) == -EAGAIN { usleep(1000) }
+        for _ in 0..<5000 {
+            if rg_engine_accepts_armed(raw) == 0 { return }
+            usleep(1000)
+        }
+    }
+
+    /// Cancels and re-arms every worker's accepts, which then take what is queued. Call after
+    /// taking the listeners over, once the previous process has stopped accepting: a
+    /// connection whose wakeup went to that process's accept as it was cancelled stays queued
+    /// until something accepts again. Callable from any thread.
+    public func rearmAccepts() {
+        while rg_engine_rearm_accepts(raw) == -EAGAIN { usleep(1000) }
     }
 
     /// Counters summed over all workers.

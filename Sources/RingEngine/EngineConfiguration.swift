@@ -31,20 +31,32 @@ public struct EngineConfiguration: Sendable {
     public var waitMode: WaitMode = .multishotRecv
     public var incrementalBuffers = true
     public var singleIssuer = true
+    /// `false` serves only wss:// (needs `tls`).
+    public var servesPlain = true
+    /// Certificates for a second listener set serving wss:// on `tlsPort`; nil for none.
+    public var tls: TLSConfiguration?
+    /// 0 picks a free port (see `Engine.tlsPort`).
+    public var tlsPort: UInt16 = 0
     /// Listening sockets handed over by a running gateway, one per worker; adopted instead of
     /// binding `host` and `port`. The engine duplicates them: the caller still closes these.
     public var inheritedListenerFDs: [Int32] = []
+    /// The same for the wss:// listeners, adopted instead of binding `tlsPort`. Empty with a
+    /// `tls` configuration binds a fresh set (a restart that adds wss://).
+    public var inheritedTLSListenerFDs: [Int32] = []
 
     public init() {}
 
-    /// Fills an `rg_config`; `host` must stay alive while `body` runs.
-    func withRaw<R>(_ body: (inout rg_config) throws -> R) rethrows -> R {
+    /// Fills an `rg_config`; `host` must stay alive while `body` runs, and `tls` is the loaded `self.tls`.
+    func withRaw<R>(tls context: TLSContext? = nil, _ body: (inout rg_config) throws -> R) rethrows -> R {
         try host.withCString { hostPointer in
             var raw = rg_config()
             rg_config_defaults(&raw)
             raw.host = hostPointer
             raw.port = port
-            raw.listen = listens ? 1 : 0
+            raw.listen = listens && servesPlain ? 1 : 0
+            raw.tls_listen = listens && context != nil ? 1 : 0
+            raw.tls_port = tlsPort
+            raw.tls = context?.raw
             raw.pin_cpus = pinsCPUs ? 1 : 0
             raw.workers = workers
             raw.max_connections = maxConnections
@@ -60,9 +72,13 @@ public struct EngineConfiguration: Sendable {
             raw.incremental_buffers = incrementalBuffers ? 1 : 0
             raw.single_issuer = singleIssuer ? 1 : 0
             return try inheritedListenerFDs.withUnsafeBufferPointer { fds in
-                raw.listen_fds = fds.baseAddress
-                raw.listen_fd_count = UInt32(fds.count)
-                return try body(&raw)
+                try inheritedTLSListenerFDs.withUnsafeBufferPointer { tlsFDs in
+                    raw.listen_fds = fds.baseAddress
+                    raw.listen_fd_count = UInt32(fds.count)
+                    raw.tls_listen_fds = tlsFDs.baseAddress
+                    raw.tls_listen_fd_count = UInt32(tlsFDs.count)
+                    return try body(&raw)
+                }
             }
         }
     }

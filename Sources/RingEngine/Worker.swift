@@ -98,9 +98,9 @@ public struct Worker: @unchecked Sendable {
     public func resume(_ id: ConnectionID) { _ = rg_conn_resume(raw, id.slot, id.generation) }
 
     /// Hands `(tag, pointer)` to this worker from any thread; `false` when its mailbox is full.
-    /// Tag 0 is reserved.
+    /// Tag 0 and `UInt64.max - 2` to `UInt64.max` are reserved.
     public func post(tag: UInt64, _ pointer: UnsafeMutableRawPointer?) -> Bool {
-        precondition(tag != 0, "mail tag 0 is reserved for the engine")
+        precondition(tag != 0 && tag < UInt64.max - 2, "mail tag \(tag) is reserved for the engine")
         return rg_worker_post(raw, tag, pointer) == 0
     }
 

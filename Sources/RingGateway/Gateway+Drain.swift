@@ -23,8 +23,17 @@ extension Gateway {
         }
     }
 
+    /// Stops accepting (as `drain` does first) and returns once no accept of this process can
+    /// take a connection any more: a successor that took the listeners over gets them all.
+    public func stopAccepting() { engine.stopAccepting() }
+
+    /// Re-arms the accepts after a takeover, once the previous process stopped accepting.
+    public func rearmAccepts() { engine.rearmAccepts() }
+
     /// The listening sockets, to hand to a process that takes over (before `drain`).
     public var listenerFDs: [Int32] { engine.listenerFDs }
+    /// The wss:// listening sockets, likewise (empty without TLS).
+    public var tlsListenerFDs: [Int32] { engine.tlsListenerFDs }
 
     /// Connections the core holds, including those still closing.
     public var openConnections: UInt64 { coreStats.open_now }

@@ -1,5 +1,5 @@
 public import CRingCore
-import RingEngine
+public import RingEngine
 import RingWebSocket
 import Synchronization
 #if canImport(Glibc)
@@ -85,6 +85,18 @@ public final class Gateway: @unchecked Sendable {
     }
 
     public var port: UInt16 { engine.port }
+    /// The bound wss:// port, or 0 without TLS.
+    public var tlsPort: UInt16 { engine.tlsPort }
+
+    /// Reloads the TLS certificates for new connections (SIGHUP in `ringgate`): from the same
+    /// files, or from `configuration` when its files or settings changed.
+    public func reloadTLS(_ configuration: TLSConfiguration? = nil) throws(GatewayError) {
+        do {
+            try engine.reloadTLS(configuration)
+        } catch {
+            throw GatewayError(description: error.message)
+        }
+    }
     public var workerCount: Int { engine.workerCount }
     public var tableSize: Int { engine.tableSize }
     public var notes: String { engine.notes }

@@ -7,19 +7,30 @@ import Glibc
 // with `--takeover PATH` connects and asks for the listeners:
 //
 //     new -> old   "takeover\n"
-//     old -> new   "ringgate-handover listeners=N admin=A\n" + N listener fds (+ the admin listener)
+//     old -> new   "ringgate-handover listeners=N tls=T admin=A\n"
+//                  + N plain listener fds, T wss:// listener fds (+ the admin listener)
 //     new          adopts them, arms its accepts, starts serving
 //     new -> old   "ready\n"
-//     old          stops accepting, removes its control socket, starts draining with 1012
+//     old          stops accepting and waits until its accepts have ended, removes its control
+//                  socket, starts draining with 1012
 //     old -> new   "draining\n"
-//     new          binds the control socket itself, for the next restart
+//     new          re-arms its accepts; binds the control socket itself, for the next restart
 //
 // Both processes accept from the very same sockets until the old one stops, so no connection
-// attempt is refused. If the new process fails before "ready", the old one just keeps serving.
+// attempt is refused. A listening socket wakes only one waiting accept per connection; one
+// whose wakeup reached the old process's accept as it was being cancelled stays queued, so
+// the new process re-arms (which accepts what is queued) once the old one's accepts are gone. If the new process fails before "ready", the old one just keeps serving.
+// TLS listeners travel like plain ones: a TLS session lives in the process that accepted its
+// connection, so each connection stays whole on one side; the new process loads the
+// certificates its own settings name. A new process that does not serve wss:// refuses TLS
+// listeners (so a restart never silently drops them); one that adds wss:// binds them itself.
+// N or T may be 0 (no-plain; no TLS). A gateway that predates TLS sends no `tls=` field.
 
 /// The new process's side: listeners received from the running gateway.
 public final class ListenerHandover {
     public let listenerFDs: [Int32]
+    /// The wss:// listeners, when the running gateway had them.
+    public let tlsListenerFDs: [Int32]
     /// The admin listener, when the running gateway had one.
     public let adminFD: Int32?
     private let socket: Int32
@@ -48,8 +59,9 @@ public final class ListenerHandover {
         let got = rg_fds_recv(fd, &fds, UInt32(fds.count), &count, &header, header.count)
         let text = got > 0 ? String(decoding: header[..<Int(got)], as: UTF8.self) : ""
         let fields = Self.fields(text)
+        let tls = fields["tls"] ?? 0
         guard text.hasPrefix("ringgate-handover "), let listeners = fields["listeners"], let admin = fields["admin"],
-              listeners > 0, listeners + admin == Int(count)
+              listeners >= 0, tls >= 0, admin == 0 || admin == 1, listeners + tls > 0, listeners + tls + admin == Int(count)
         else {
             for index in 0..<Int(count) { close(fds[index]) }
             close(fd)
@@ -57,14 +69,15 @@ public final class ListenerHandover {
                                + "(\(got < 0 ? String(cString: strerror(-got)) : "'\(text)'"))")
         }
         listenerFDs = Array(fds[..<listeners])
-        adminFD = admin == 1 ? fds[listeners] : nil
+        tlsListenerFDs = Array(fds[listeners..<(listeners + tls)])
+        adminFD = admin == 1 ? fds[listeners + tls] : nil
     }
 
     /// Tells the old process that this one serves; it then stops accepting and drains. Closes
     /// the received listener copies (the engine holds its own duplicates).
     public func confirm() throws(GatewayError) {
         defer {
-            for fd in listenerFDs { close(fd) }
+            for fd in listenerFDs + tlsListenerFDs { close(fd) }
             close(socket)
         }
         guard SocketIO.writeAll(socket, Array("ready\n".utf8)) else {
@@ -90,6 +103,9 @@ public final class ListenerHandover {
 /// The running process's side: hands its listeners to a successor, once.
 public final class ControlServer: @unchecked Sendable {
     // @unchecked: `thread` is touched only by start() and stop(), which the owner serialises.
+    /// What a takeover receives: the plain and wss:// listeners, and the admin listener.
+    public typealias Offer = (listeners: [Int32], tls: [Int32], admin: Int32?)
+
     public let path: String
     private let listener: Int32
     private let wakeRead: Int32
@@ -122,9 +138,9 @@ public final class ControlServer: @unchecked Sendable {
         wakeWrite = pipeFDs[1]
     }
 
-    /// Serves takeover requests. `offer` returns the listeners (and the admin listener) to send;
-    /// `handedOver` runs once the successor serves, before it is told to go on.
-    public func start(offer: @escaping @Sendable () -> (listeners: [Int32], admin: Int32?),
+    /// Serves takeover requests. `offer` returns the listeners, plain and wss://, and the admin
+    /// listener to send; `handedOver` runs once the successor serves, before it is told to go on.
+    public func start(offer: @escaping @Sendable () -> Offer,
                       handedOver: @escaping @Sendable () -> Void) {
         thread = PlainThread.start { [self] in serve(offer: offer, handedOver: handedOver) }
     }
@@ -139,7 +155,7 @@ public final class ControlServer: @unchecked Sendable {
         close(wakeWrite)
     }
 
-    private func serve(offer: () -> (listeners: [Int32], admin: Int32?), handedOver: () -> Void) {
+    private func serve(offer: () -> Offer, handedOver: () -> Void) {
         defer { close(listener) }
         while true {
             var fds = [pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0),
@@ -160,12 +176,12 @@ public final class ControlServer: @unchecked Sendable {
     }
 
     /// One takeover conversation; true once the successor serves and this process drains.
-    private func handOver(_ client: Int32, offer: () -> (listeners: [Int32], admin: Int32?),
+    private func handOver(_ client: Int32, offer: () -> Offer,
                           handedOver: () -> Void) -> Bool {
         guard readLine(client) == "takeover" else { return false }
-        let (listeners, admin) = offer()
-        let fds = listeners + (admin.map { [$0] } ?? [])
-        let header = Array("ringgate-handover listeners=\(listeners.count) admin=\(admin == nil ? 0 : 1)\n".utf8)
+        let (listeners, tls, admin) = offer()
+        let fds = listeners + tls + (admin.map { [$0] } ?? [])
+        let header = Array("ringgate-handover listeners=\(listeners.count) tls=\(tls.count) admin=\(admin == nil ? 0 : 1)\n".utf8)
         guard rg_fds_send(client, fds, UInt32(fds.count), header, header.count) > 0 else { return false }
         guard readLine(client) == "ready" else { return false }
         unlink(path)

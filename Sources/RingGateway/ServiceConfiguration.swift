@@ -5,6 +5,8 @@ public import Logging
 /// `SettingsLoader`; each key is declared once in `SettingKey.all`.
 public struct ServiceConfiguration: Sendable {
     public var gateway = GatewayConfiguration()
+    /// The wss:// listener; `SettingsLoader` copies it into `gateway.engine` once checked.
+    public var tls = TLSSettings()
     /// Address of the admin server (`/metrics`, `/healthz`, `/readyz`).
     public var adminHost = "127.0.0.1"
     /// Port of the admin server; 0 picks a free one; nil runs none.

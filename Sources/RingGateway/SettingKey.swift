@@ -114,14 +114,38 @@ extension SettingKey {
 
     /// A value `parse` reads (nil for text it refuses); `describe` shows it back.
     static func parsed<T: Sendable>(
-        _ name: String, _ path: Path<T>, hint: String, allowed: String,
+        _ name: String, _ path: Path<T>, hint: String, allowed: String, reloadable: Bool = false,
         parse: @escaping @Sendable (String) -> T?, describe: @escaping @Sendable (T) -> String, _ help: String
     ) -> SettingKey {
-        SettingKey(name: name, valueHint: hint, help: help, isList: false, isFlag: false, reloadable: false,
+        SettingKey(name: name, valueHint: hint, help: help, isList: false, isFlag: false, reloadable: reloadable,
                    store: { config, values in
                        guard let value = parse(values.last!) else { throw Refusal(allowed: allowed) }
                        config[keyPath: path] = value
                    }, show: { describe($0[keyPath: path]) })
+    }
+
+    /// Values `parse` reads together (nil when it refuses them), repeatable.
+    static func parsedList<T: Sendable>(
+        _ name: String, _ path: Path<[T]>, hint: String, allowed: String, reloadable: Bool = false,
+        parse: @escaping @Sendable ([String]) -> [T]?, describe: @escaping @Sendable ([T]) -> String, _ help: String
+    ) -> SettingKey {
+        SettingKey(name: name, valueHint: hint, help: help, isList: true, isFlag: false, reloadable: reloadable,
+                   store: { config, values in
+                       guard let parsed = parse(values) else { throw Refusal(allowed: allowed) }
+                       config[keyPath: path] = parsed
+                   }, show: { describe($0[keyPath: path]) })
+    }
+
+    /// A file to read (a certificate, a key); unset by default.
+    static func file(_ name: String, _ path: Path<String?>, reloadable: Bool = false, _ help: String) -> SettingKey {
+        SettingKey(name: name, valueHint: "<file>", help: help, isList: false, isFlag: false, reloadable: reloadable,
+                   store: { config, values in
+                       let value = values.last!
+                       guard !value.isEmpty, value.utf8.count < 4096, !value.utf8.contains(0) else {
+                           throw Refusal(allowed: "a file path of 1 to 4095 bytes")
+                       }
+                       config[keyPath: path] = value
+                   }, show: { $0[keyPath: path] ?? "(none)" })
     }
 
     /// An IPv4 or IPv6 literal.

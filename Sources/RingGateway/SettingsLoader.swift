@@ -43,8 +43,9 @@ public enum SettingsLoader {
                 }
             }
         }
-        let problems = configuration.gateway.problems()
+        let problems = configuration.tls.problems() + configuration.gateway.problems()
         if let first = problems.first { throw SettingError(first) }
+        configuration.tls.apply(to: &configuration.gateway.engine)
         return configuration
     }
 

@@ -50,6 +50,7 @@ final class Service {
         let handover = try settings.takeover.map { path throws(GatewayError) in try ListenerHandover(path: path) }
         var configuration = settings.gateway
         configuration.engine.inheritedListenerFDs = handover?.listenerFDs ?? []
+        configuration.engine.inheritedTLSListenerFDs = handover?.tlsListenerFDs ?? []
         gateway = try Gateway(configuration)
         try gateway.start()
         if !gateway.notes.isEmpty { logger.notice("\(gateway.notes)") }
@@ -64,15 +65,21 @@ final class Service {
         let host = configuration.engine.host
         let origin = handover == nil ? "" : "; took over from the running gateway"
         let application = configuration.backend.socketPath.map { "application workers on \($0)" } ?? "demo app: echo"
+        if configuration.engine.tls != nil { logger.info("listening for wss on \(host):\(gateway.tlsPort)") }
+        let plainPort = configuration.engine.servesPlain ? "\(gateway.port)" : "-"
         logger.info("""
-            listening on \(host):\(gateway.port) with \(gateway.workerCount) workers, \
+            listening on \(host):\(plainPort) with \(gateway.workerCount) workers, \
             \(gateway.tableSize) connections per worker; \(application)\(origin)
             """)
-        try handover?.confirm()
+        if let handover {
+            try handover.confirm()
+            gateway.rearmAccepts()  // the old process has stopped accepting: take what it left queued
+        }
         if let path = settings.controlSocket {
             let server = try ControlServer(path: path)
             let admin = self.admin
-            server.start(offer: { (gateway.listenerFDs, admin?.listenerFD) }, handedOver: {
+            server.start(offer: { (gateway.listenerFDs, gateway.tlsListenerFDs, admin?.listenerFD) }, handedOver: {
+                gateway.stopAccepting()  // before the successor hears "draining" and re-arms its accepts
                 Service.handedOver.store(true, ordering: .releasing)
                 kill(getpid(), SIGUSR2)
             })
@@ -145,11 +152,44 @@ final class Service {
         settings.drainWindowMs = fresh.drainWindowMs
         settings.drainTimeoutMs = fresh.drainTimeoutMs
         StderrLogHandler.setLevel(fresh.logLevel)
-        // TLS certificates are re-read here once the TLS settings exist (the TLS work adds the call).
+        reloadCertificates(fresh.tls)
         logger.info("reloaded", metadata: ["changed": "\(changed.joined(separator: ","))"])
         if !needRestart.isEmpty {
             logger.warning("these settings take effect only after a restart (--takeover): \(needRestart.joined(separator: ", "))")
         }
+    }
+}
+
+extension Service {
+    /// Re-reads the wss:// certificates and keys on SIGHUP, from the files `fresh` names (so a
+    /// changed tls-cert, tls-key, tls-sni-cert, tls-ciphers, tls-ciphersuites or tls-min-version
+    /// applies too). New connections get the new context; open ones keep theirs. On failure
+    /// the running certificates stay. Turning wss:// on or off, or moving its port, needs a
+    /// restart and is reported with the other such keys.
+    func reloadCertificates(_ fresh: TLSSettings) {
+        guard settings.tls.configuration != nil else { return }
+        guard let wanted = fresh.configuration else {
+            logger.warning("TLS certificates not reloaded: the new settings serve no wss://; restart (--takeover) to apply")
+            return
+        }
+        do {
+            try gateway.reloadTLS(wanted)
+            settings.tls = TLSSettings(reloadedFrom: fresh, keeping: settings.tls)
+            logger.info("TLS certificates reloaded", metadata: ["cert": "\(wanted.certificateChainFile)",
+                                                               "sni_certs": "\(wanted.sniCertificates.count)"])
+        } catch {
+            logger.error("TLS reload failed, keeping the old certificates: \(error)")
+        }
+    }
+}
+
+extension TLSSettings {
+    /// `fresh`'s reloadable keys over `running`'s listener keys (port, no-plain), which only a
+    /// restart changes.
+    init(reloadedFrom fresh: TLSSettings, keeping running: TLSSettings) {
+        self = fresh
+        port = running.port
+        noPlain = running.noPlain
     }
 }
 

@@ -53,10 +53,21 @@ def test_flags_beat_environment_beat_file(tmp_path):
     assert WORKERS.search(via_env_path).group(1) == "3"
 
 
+def self_signed(directory):
+    """A throwaway certificate and key, standing in for the example's /etc/ringgate/tls files."""
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=localhost"],
+                   check=True, capture_output=True, timeout=30)
+    return cert, key
+
+
 def test_the_example_file_loads_and_documents_every_key(tmp_path):
+    cert, key = self_signed(tmp_path)
     line = start_and_read([
         "--config", str(EXAMPLE), "--admin-port", "0", "--control-socket", str(tmp_path / "c.sock"),
         "--backend-socket", str(tmp_path / "w.sock"), "--backend-socket-group", "root",
+        "--tls-port", "0", "--tls-cert", str(cert), "--tls-key", str(key),
     ])
     assert WORKERS.search(line).group(1) == "2"
     help_text = run_to_exit(["--help"]).stdout

@@ -75,4 +75,42 @@ import RingWebSocket
         #expect(UInt16(truncatingIfNeeded: tag >> 40) == 1012)
         #expect(UInt32(truncatingIfNeeded: tag) == 123_456)
     }
+
+    @Test func tlsKeysBecomeTheEngineListener() throws {
+        let configuration = try load(["--tls-port", "0", "--tls-cert", "c.pem", "--tls-key", "k.pem", "--no-plain",
+                                      "--tls-min-version", "1.3", "--tls-sni-cert", "a.test=a.pem,a.key"])
+        let engine = configuration.gateway.engine
+        #expect(engine.tlsPort == 0 && !engine.servesPlain)
+        #expect(engine.tls?.certificateChainFile == "c.pem" && engine.tls?.privateKeyFile == "k.pem")
+        #expect(engine.tls?.minimumVersion == .v1_3)
+        #expect(engine.tls?.sniCertificates == [SNICertificate(serverName: "a.test", certificateChainFile: "a.pem", privateKeyFile: "a.key")])
+        #expect(try load([]).gateway.engine.tls == nil)
+    }
+
+    @Test func sniCertificatesFromEveryPlace() throws {
+        let base = ["--tls-port", "0", "--tls-cert", "c.pem", "--tls-key", "k.pem"]
+        let two = [SNICertificate(serverName: "a.test", certificateChainFile: "a.pem", privateKeyFile: "a.key"),
+                   SNICertificate(serverName: "*.b.test", certificateChainFile: "b.pem", privateKeyFile: "b.key")]
+        let fromEnv = try load(base, env: ["RINGGATE_TLS_SNI_CERT": "a.test=a.pem,a.key,*.b.test=b.pem,b.key"])
+        #expect(fromEnv.tls.sniCertificates == two)
+        let fromFile = try load(base, file: "tls-sni-cert = [\"a.test=a.pem,a.key\", \"*.b.test=b.pem,b.key\"]\n")
+        #expect(fromFile.tls.sniCertificates == two)
+        #expect(try load(base, file: "tls-sni-cert = []\n").tls.sniCertificates.isEmpty)
+        for bad in ["nocomma", "a.test=a.pem", "=a.pem,a.key", "a.test=a.pem,", "a.test=a.pem,a.key,b"] {
+            #expect(throws: SettingError.self) { try load(base + ["--tls-sni-cert", bad]) }
+        }
+    }
+
+    @Test func tlsKeysThatOnlyWorkTogether() {
+        for (arguments, problem) in [(["--tls-port", "0"], "--tls-port needs --tls-cert and --tls-key"),
+                                     (["--tls-cert", "c.pem", "--tls-key", "k.pem"], "need --tls-port"),
+                                     (["--no-plain"], "--no-plain needs --tls-port")] {
+            do {
+                _ = try load(arguments)
+                Issue.record("\(arguments) loaded")
+            } catch {
+                #expect(error.description.contains(problem))
+            }
+        }
+    }
 }

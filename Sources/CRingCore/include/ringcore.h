@@ -28,6 +28,7 @@
 
 typedef struct rg_engine rg_engine;
 typedef struct rg_worker rg_worker;
+typedef struct rg_tls rg_tls;
 
 /* How an idle connection waits for data; see rg_config.wait_mode. */
 enum rg_wait_mode {
@@ -38,7 +39,7 @@ enum rg_wait_mode {
 typedef struct rg_config {
 	const char *host;		/* IPv4 or IPv6 literal to listen on */
 	uint16_t port;			/* 0 picks a free port: see rg_engine_port */
-	uint8_t listen;			/* 0: no listener (client-only engine) */
+	uint8_t listen;			/* 0: no plain listener (a client-only engine without tls_listen) */
 	uint8_t pin_cpus;		/* pin worker i to the i-th allowed CPU, round robin */
 	uint32_t workers;
 	uint32_t max_connections;	/* across all workers */
@@ -53,13 +54,20 @@ typedef struct rg_config {
 	uint8_t wait_mode;		/* enum rg_wait_mode */
 	uint8_t incremental_buffers;	/* IOU_PBUF_RING_INC where the kernel has it */
 	uint8_t single_issuer;		/* SINGLE_ISSUER|DEFER_TASKRUN where available */
+	uint8_t tls_listen;		/* 1: a second listener set serving TLS; `listen` covers plain */
+	uint16_t tls_port;		/* 0 picks a free port: see rg_engine_tls_port */
+	rg_tls *tls;			/* certificates for tls_listen; the engine takes its own reference */
 	/*
 	 * Listening sockets to adopt instead of binding (a restart taking over from
-	 * a running process): exactly one per worker. The engine keeps its own
-	 * duplicates; the caller still owns and closes these.
+	 * a running process): for each listener set, none (it is bound as usual)
+	 * or exactly one per worker, and only for a set that is configured
+	 * (`listen`, `tls_listen`). The engine keeps its own duplicates; the
+	 * caller still owns and closes these.
 	 */
 	const int *listen_fds;
 	uint32_t listen_fd_count;
+	const int *tls_listen_fds;
+	uint32_t tls_listen_fd_count;
 } rg_config;
 
 /* Fills `c` with the defaults documented in rg_config_defaults (core.c). */
@@ -131,16 +139,36 @@ uint32_t rg_worker_index(const rg_worker *w);
  * rg_engine_destroy, so read it before either.
  */
 int rg_engine_listen_fd(const rg_engine *e, uint32_t index);
+/* The same for worker `index`'s TLS listener. */
+int rg_engine_tls_listen_fd(const rg_engine *e, uint32_t index);
 
 /*
- * Stops accepting: every worker cancels its multishot accept and closes its
- * listening socket. A process that received the same sockets keeps accepting
- * from their queues; otherwise the kernel refuses new connections once the
- * last reference is gone. Open connections are not touched. Callable from
+ * Stops accepting: every worker cancels its multishot accepts and closes its
+ * listening sockets, plain and TLS. A process that received the same sockets
+ * keeps accepting from their queues; otherwise the kernel refuses new
+ * connections once the last reference is gone. Open connections are not touched. Callable from
  * any thread; the workers act on their next batch. Returns 0 or -EAGAIN when
  * a mailbox was full (call again).
  */
 int rg_engine_stop_accepting(rg_engine *e);
+
+/*
+ * Multishot accepts still in flight over all workers. After
+ * rg_engine_stop_accepting it falls to 0 once every cancellation completed;
+ * from then on no connection can be lost to this process's accepts.
+ */
+uint32_t rg_engine_accepts_armed(const rg_engine *e);
+
+/*
+ * Every worker cancels and re-arms its accepts; the new ones accept what is
+ * queued at once. For a process that took the listeners over: a listening
+ * socket wakes one waiting accept per connection, and a wakeup that went to
+ * the previous process's accept while it was being cancelled is lost, leaving
+ * the connection queued until the next one arrives. Call once the previous
+ * process stopped accepting (rg_engine_accepts_armed there is 0). Returns 0 or
+ * -EAGAIN when a mailbox was full (call again).
+ */
+int rg_engine_rearm_accepts(rg_engine *e);
 
 /*
  * Queues `len` bytes for the connection, copying them into the worker's send
@@ -262,7 +290,8 @@ int rg_conn_peer_query(rg_worker *w, uint32_t slot, uint32_t gen);
 /*
  * Hands (tag, ptr) to worker `w`, which receives it as RG_EV_MAIL. Callable
  * from any thread; wakes the worker once per batch of posts. Returns 0 or
- * -EAGAIN when the mailbox is full (the caller retries later).
+ * -EAGAIN when the mailbox is full (the caller retries later). Tag 0 and
+ * UINT64_MAX - 2 to UINT64_MAX are reserved for the core.
  */
 int rg_worker_post(rg_worker *w, uint64_t tag, void *ptr);
 
@@ -284,6 +313,10 @@ typedef struct rg_stats {
 	uint64_t mail;
 	uint64_t ticks;
 	uint64_t unexpected;		/* completions with errors that indicate a bug */
+	uint64_t tls_handshakes_full;
+	uint64_t tls_handshakes_resumed;	/* by session ticket */
+	uint64_t tls_handshake_failures;	/* closed before the handshake completed, for any reason */
+	uint64_t tls_errors;		/* fatal TLS errors after the handshake (bad record, ...) */
 } rg_stats;
 
 /* Snapshot of one worker's counters (read without locking: approximate). */
@@ -301,6 +334,52 @@ void rg_engine_stats(const rg_engine *e, rg_stats *out);
  */
 int rg_fds_send(int sock, const int *fds, uint32_t count, const void *msg, size_t len);
 int rg_fds_recv(int sock, int *fds, uint32_t max, uint32_t *count, void *msg, size_t len);
+
+/*
+ * TLS (wss://). Connections accepted on the TLS listener are decrypted by the
+ * core: RG_EV_DATA carries plaintext and rg_conn_send* take plaintext, so
+ * nothing above the core knows about TLS. RG_EV_OPEN comes at accept, before
+ * the handshake, so the caller's handshake timer covers it.
+ */
+enum rg_tls_version { RG_TLS_1_2 = 0x0303, RG_TLS_1_3 = 0x0304 };
+
+/* An extra certificate, served to clients whose SNI names `name` ("*.example.com" matches one label). */
+typedef struct rg_tls_sni {
+	const char *name;
+	const char *cert_file;	/* PEM chain, leaf first */
+	const char *key_file;	/* PEM private key */
+} rg_tls_sni;
+
+typedef struct rg_tls_config {
+	const char *cert_file;		/* PEM chain, leaf first: served when no SNI entry matches */
+	const char *key_file;
+	const char *ciphers;		/* TLS 1.2 cipher list; NULL for ECDHE with AES-GCM or ChaCha20 */
+	const char *ciphersuites;	/* TLS 1.3 suites; NULL for OpenSSL's default */
+	uint16_t min_version;		/* enum rg_tls_version; 0 means TLS 1.2 */
+	uint32_t sni_count;
+	const rg_tls_sni *sni;
+} rg_tls_config;
+
+/*
+ * Loads certificates and keys into a TLS context (ALPN http/1.1, no
+ * renegotiation, stateless session tickets, OpenSSL's buffers released while
+ * idle). When `previous` is given its ticket keys are kept, so sessions
+ * survive a certificate reload. Returns 0, or -errno with `err` naming the
+ * file or setting at fault. The caller owns one reference.
+ */
+int rg_tls_create(const rg_tls_config *cfg, const rg_tls *previous, rg_tls **out, char *err, size_t err_len);
+void rg_tls_release(rg_tls *t);
+
+/*
+ * Makes `t` the context for new TLS connections on every worker; each
+ * worker swaps it in on its own thread. Connections already open keep the
+ * context they were made with. Call after rg_engine_start. Returns 0 or
+ * -EAGAIN when a worker's mailbox stayed full.
+ */
+int rg_engine_set_tls(rg_engine *e, rg_tls *t);
+
+/* The bound TLS port (0 without a TLS listener). */
+uint16_t rg_engine_tls_port(const rg_engine *e);
 
 /*
  * SHA-1 of `len` bytes at `data` into `out`, via OpenSSL's libcrypto.
