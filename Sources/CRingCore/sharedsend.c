@@ -82,8 +82,10 @@ int rg_conn_send_shared(rg_worker *w, uint32_t slot, uint32_t gen, rg_shared *s)
 		w->stats.send_rejected++;
 		return -ENOBUFS;
 	}
-	fresh = rg_internal_ref_chunk_alloc(w);
-	if (fresh == RG_NONE)	/* no reference chunk left: a copy still goes out */
+	/* TLS encrypts per connection, so its records cannot share bytes; without a
+	 * reference chunk left, a copy still goes out. */
+	fresh = (c->flags & RG_CF_TLS) ? RG_NONE : rg_internal_ref_chunk_alloc(w);
+	if (fresh == RG_NONE)
 		return rg_conn_send(w, slot, gen, s->bytes, s->len);
 	rg_shared_retain(s);
 	ref_of(w, fresh)->frame = s;

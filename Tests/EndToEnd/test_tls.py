@@ -402,3 +402,25 @@ def test_a_takeover_without_wss_refuses_the_tls_listeners(gateway, certs, tmp_pa
     with connect(f"wss://localhost:{tls_port}/", ssl=client_context(certs), open_timeout=TIMEOUT_S) as ws:
         echo_once(ws, "still the old process")
     assert old.stop()["tls_handshakes_full"] >= 1
+
+
+def test_a_publish_reaches_wss_and_ws_subscribers_alike(gateway, certs, tmp_path):
+    """Fan-out queues shared frames by reference on plain connections; a TLS connection must
+    get its own encrypted copy instead."""
+    from linkworker import OPEN, LinkWorker
+    path = str(tmp_path / "gw.sock")
+    server, port = start(gateway, certs, "--workers", "1", "--backend-socket", path)
+    before = len(server.lines)
+    worker = LinkWorker(path, on_open=lambda w, f: (w.accept(f["conn"]), w.subscribe(f["conn"], "news")))
+    assert server.wait_for_line(lambda l: "joined as link" in l, TIMEOUT_S, after=before)
+    with connect(f"wss://localhost:{port}/", ssl=client_context(certs), open_timeout=TIMEOUT_S) as secure, \
+         connect(f"ws://127.0.0.1:{server.port}/", open_timeout=TIMEOUT_S) as plain:
+        worker.expect(OPEN)
+        worker.expect(OPEN)
+        time.sleep(0.2)
+        big = "y" * 30000  # several TLS records
+        for text in ("first", big, "third"):
+            worker.publish("news", text)
+        for ws in (secure, plain):
+            assert [ws.recv(timeout=TIMEOUT_S) for _ in range(3)] == ["first", big, "third"]
+    worker.close()
