@@ -11,11 +11,14 @@
 # Usage: bench/scenarios/broadcast.sh [SUBSCRIBERS...]   (default: 19000 100000)
 # SCRATCH_PATH=DIR builds into DIR instead of .build; RINGGATE_BINARY and RINGLOAD_BINARY use
 # prebuilt binaries instead (no build). GATEWAY_WORKERS (default: 1 up to 19,000 subscribers,
-# else 8), PACED (10), BURST (20), RAMP (10000 connections/s).
+# else 8), PACED (10), BURST (20), RAMP (10000 connections/s), GATEWAY_ARGS (extra ringgate
+# options; default --ping-interval 600: broadcast clients never send, so with the default 25 s
+# every connection would be pinged mid-run; heartbeats are measured by idle.sh).
 source "$(dirname "$0")/lib.sh"
 COUNTS=("$@")
 if [ ${#COUNTS[@]} -eq 0 ]; then COUNTS=(19000 100000); fi
 SCRATCH=${SCRATCH_PATH:-$ROOT/.build}
+GATEWAY_ARGS=${GATEWAY_ARGS---ping-interval 600}
 PACED=${PACED:-10}
 BURST=${BURST:-20}
 RAMP=${RAMP:-10000}
@@ -43,13 +46,13 @@ measure() {  # SUBSCRIBERS RATE MESSAGES
     local gateway_workers=${GATEWAY_WORKERS:-$([ "$n" -le 19000 ] && echo 1 || echo 8)}
     # ringload: a ring holds about the open-file limit; one more for room.
     local load_workers=$(((n + 17999) / 18000 + 1))
-    local label="$MESSAGES, 1 per $(python3 -c "print(round(1 / $rate, 2))") s"
-    if [ "$rate" = 0 ]; then label="$MESSAGES back to back"; fi
+    local label="$MESSAGES back to back"
+    if [ "$rate" != 0 ]; then label="$MESSAGES, 1 per $(python3 -c "print(round(1 / $rate, 2))") s"; fi
     rm -f "$SOCKET"
     local load
     load=$(cut -d' ' -f1 /proc/loadavg)
     start_server "broadcast" "$PORT" "$RINGGATE" --port "$PORT" --workers "$gateway_workers" \
-        --max-connections $((n + 1000)) --backend-socket "$SOCKET"
+        --max-connections $((n + 1000)) --backend-socket "$SOCKET" $GATEWAY_ARGS
     taskset -c "$SERVER_CPU" python3 "$WORKER" --socket "$SOCKET" --subscribers "$n" --messages "$MESSAGES" \
         --rate "$rate" --size 64 --gateway-pid "$SERVER_PID" --timeout 120 --linger 60 \
         >/tmp/bench-broadcast-worker.log 2>&1 &
@@ -68,6 +71,13 @@ measure() {  # SUBSCRIBERS RATE MESSAGES
     wait "$worker_pid" 2>/dev/null || true
     stop_server
     rm -f "$SOCKET"
+    # The gateway's own view of the run, from its final stats line.
+    local gateway_stats
+    gateway_stats=$(grep -oE '(deliveries|send_queue_overflows|pong_timeouts|deliveries_dropped|backend_closed_on_loss)=[0-9]+' \
+        "/tmp/bench-broadcast.log" | tail -n 5 | tr '\n' ' ')
+    if echo "$gateway_stats" | grep -qE '(send_queue_overflows|pong_timeouts|deliveries_dropped)=[1-9]'; then
+        failures+="$n subscribers, $label: gateway counters $gateway_stats"$'\n'
+    fi
     local memory per_sub cpu waited
     memory=$(tail -n 1 /tmp/bench-broadcast-worker.log)
     per_sub=$(echo "$memory" | json 'round(d["gateway_anon_bytes_per_subscription"], 1)' 2>/dev/null || echo "-")
@@ -88,7 +98,9 @@ for n in "${COUNTS[@]}"; do
     measure "$n" 0 "$BURST"
 done
 record "Broadcast: one topic, 64-byte messages, ${COUNTS[*]} subscribers" \
-    "bench/scenarios/broadcast.sh ${COUNTS[*]}" "$rows
+    "GATEWAY_ARGS='$GATEWAY_ARGS' bench/scenarios/broadcast.sh ${COUNTS[*]}" "$rows
+
+ringgate options beyond the port, workers, max connections and backend socket: ${GATEWAY_ARGS:-(none)}.
 
 Latency runs from the worker's send timestamp (CLOCK_MONOTONIC, taken just before it writes
 PUBLISH to the gateway's worker socket) to the ringload completion batch holding the delivery.
@@ -98,10 +110,11 @@ sustained rate). One message's fan-out/s: subscribers / median until-last.
 B per subscription: gateway RssAnon after subscribing every connection minus before, over N.
 Gateway CPU per delivery: the gateway's user and system time from just before the first publish
 to the first CLOSED (after ringload had every delivery), over the deliveries; on loopback the
-system time includes the receiving side's TCP path, run in the sender's context. "Waited for
-CPU": time the gateway's threads were runnable but not running over the same span (schedstat),
-a measure of how contended its core was. Gateway and worker pinned to CPU $SERVER_CPU, ringload
-to CPU $CLIENT_CPU. Load average: the host's 1-minute load before the run (2 cores, shared).
+system time includes the receiving side's TCP path, run in the sender's context. Waited for
+CPU: time the gateway's threads were runnable but not running over the same span (schedstat,
+summed over its threads, so it can exceed the span), a measure of how contended its core was.
+Gateway and worker pinned to CPU $SERVER_CPU, ringload to CPU $CLIENT_CPU. Load average: the
+host's 1-minute load before the run (2 cores, shared).
 The SwiftNIO and Hummingbird peers have no pub/sub: no ratio.
 ${failures:+
 Problems: $failures}"
