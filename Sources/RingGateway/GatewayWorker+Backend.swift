@@ -201,7 +201,7 @@ extension GatewayWorker {
     func detachFromBackend(_ slot: UInt32) {
         if !pendingUpgrades.isEmpty { pendingUpgrades[slot] = nil }
         if !openRecords.isEmpty { openRecords[slot] = nil }
-        subscriptions.removeAll(slot) { topic in subscriberCountDelta[topic, default: 0] -= 1 }
+        subscriptions.removeAll(slot) { _ in }
         let state = states.pointer(slot)
         guard state.pointee.link != 0 else { return }
         reportClosed(slot, code: CloseCode.abnormalClosure.rawValue)
@@ -245,14 +245,8 @@ extension GatewayWorker {
         hubNeedsWake = true
     }
 
-    /// Ends a batch: wakes the hub if events were queued, applies subscriber count changes.
+    /// Ends a batch: wakes the hub if events were queued.
     func finishBackendBatch() {
-        if !subscriberCountDelta.isEmpty, let backend {
-            for (topicID, delta) in subscriberCountDelta where delta != 0 {
-                backend.topics.topic(id: topicID)?.subscriberCounts.withLock { $0[worker.index] += delta }
-            }
-            subscriberCountDelta.removeAll(keepingCapacity: true)
-        }
         if hubNeedsWake {
             hubNeedsWake = false
             backend?.hub.wake()

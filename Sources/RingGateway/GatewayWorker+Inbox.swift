@@ -116,7 +116,7 @@ extension GatewayWorker {
         case .unsubscribe:
             let topic = try reader.u32()
             guard let slot = ownedSlot(raw, link: link, phase: .open) else { return }
-            if subscriptions.unsubscribe(slot, from: topic) { subscriberCountDelta[topic, default: 0] -= 1 }
+            _ = subscriptions.unsubscribe(slot, from: topic)
         default:
             return
         }

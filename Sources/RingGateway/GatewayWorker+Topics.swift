@@ -27,7 +27,7 @@ extension GatewayWorker {
                 queueGap(slot, topic: topic, since: since)
             }
         }
-        if subscriptions.subscribe(slot, to: topicID) { subscriberCountDelta[topicID, default: 0] += 1 }
+        _ = subscriptions.subscribe(slot, to: topicID)
     }
 
     private func queueGap(_ slot: UInt32, topic: Topic, since: UInt64) {

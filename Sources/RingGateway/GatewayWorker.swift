@@ -44,7 +44,6 @@ final class GatewayWorker: WorkerHandler {
     /// False once the kernel refused a peer query: OPEN goes out without an address.
     var peerQueriesWork = true
     var subscriptions: SubscriberSets
-    var subscriberCountDelta: [UInt32: Int] = [:]
     var fanouts: [FanoutJob] = []
     var pausedForWorker: [UInt32] = []
     var slowClients: [UInt32] = []

@@ -244,25 +244,22 @@ extension BackendHub {
         let name = reader.rest()
         guard !name.isEmpty, name.count <= LinkProtocol.maxTopicBytes else { throw LinkMalformed() }
         let text = String(decoding: name, as: UTF8.self)
-        let collector = PresenceCollector(request: request, offset: offset, topic: text, link: hub.link, workers: inboxes.count)
+        let collector = PresenceCollector(request: request, offset: offset, limit: limit, topic: text, link: hub.link, workers: inboxes.count)
         guard let topic = topics.existing(named: text) else {
             for worker in inboxes.indices { _ = collector.add(worker: worker, ids: [], count: 0) }
             return nil
         }
-        // Split [offset, offset + limit) over the threads' subscriber lists, in thread order.
-        let counts = topic.subscriberCounts.withLock { $0 }
-        var before = 0
-        let end = Int(offset) + Int(limit)
-        for (worker, count) in counts.enumerated() {
-            let start = max(0, Int(offset) - before)
-            let take = max(0, min(count, end - before) - start)
+        // Each thread answers with the first offset + limit ids of its own list, read when it
+        // runs the request, so subscribes this link sent before are counted; the collector
+        // joins the parts in thread order and keeps [offset, offset + limit).
+        let take = UInt32(clamping: Int(offset) + Int(limit))
+        for worker in inboxes.indices {
             batches[worker].begin(InboxRecord.presence.rawValue)
             batches[worker].u64(collector.passRetained())
             batches[worker].u32(topic.id)
-            batches[worker].u32(UInt32(start))
-            batches[worker].u32(UInt32(take))
+            batches[worker].u32(0)
+            batches[worker].u32(take)
             batches[worker].end()
-            before += count
         }
         return nil
     }

@@ -41,7 +41,7 @@ final class BackendHub: @unchecked Sendable {
         guard let path = configuration.socketPath else { throw GatewayError(description: "backend: no socket path") }
         self.configuration = configuration
         directory = BackendDirectory(maxLinks: configuration.maxLinks)
-        topics = TopicRegistry(limit: configuration.maxTopics, workers: workers)
+        topics = TopicRegistry(limit: configuration.maxTopics)
         self.tableSize = tableSize
         self.gatewayID = gatewayID
         listener = try UnixListener.bind(path: path, mode: configuration.socketMode, group: configuration.socketGroup)

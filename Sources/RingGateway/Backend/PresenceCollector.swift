@@ -12,13 +12,15 @@ final class PresenceCollector: Sendable {
 
     let request: UInt32
     let offset: UInt32
+    let limit: UInt32
     let topic: String
     let link: BackendLink
     private let parts: Mutex<Parts>
 
-    init(request: UInt32, offset: UInt32, topic: String, link: BackendLink, workers: Int) {
+    init(request: UInt32, offset: UInt32, limit: UInt32, topic: String, link: BackendLink, workers: Int) {
         self.request = request
         self.offset = offset
+        self.limit = limit
         self.topic = topic
         self.link = link
         parts = Mutex(Parts(ids: Array(repeating: [], count: workers), remaining: workers))
@@ -39,7 +41,7 @@ final class PresenceCollector: Sendable {
     }
 
     private func queueAnswer(_ parts: Parts) {
-        let all = parts.ids.joined()
+        let all = parts.ids.joined().dropFirst(Int(offset)).prefix(Int(limit))
         link.queue { writer in
             writer.begin(LinkEvent.presence.rawValue)
             writer.u32(request)

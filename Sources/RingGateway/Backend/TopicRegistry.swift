@@ -1,17 +1,15 @@
 import Synchronization
 
-/// One topic: its id (what gateway threads use), history and per-thread
-/// subscriber counts (for PRESENCE).
+/// One topic: its id (what gateway threads use) and its history. Subscribers
+/// live in each gateway thread's own SubscriberSets.
 final class Topic: Sendable {
     let id: UInt32
     let name: String
     let history = Mutex(TopicHistory())
-    let subscriberCounts: Mutex<[Int]>
 
-    init(id: UInt32, name: String, workers: Int) {
+    init(id: UInt32, name: String) {
         self.id = id
         self.name = name
-        subscriberCounts = Mutex([Int](repeating: 0, count: workers))
     }
 }
 
@@ -25,11 +23,9 @@ final class TopicRegistry: Sendable {
 
     private let tables = Mutex(Tables())
     let limit: Int
-    let workers: Int
 
-    init(limit: Int, workers: Int) {
+    init(limit: Int) {
         self.limit = limit
-        self.workers = workers
     }
 
     /// The topic named `name`, created if new; nil past the limit.
@@ -37,7 +33,7 @@ final class TopicRegistry: Sendable {
         tables.withLock { tables in
             if let found = tables.byName[name] { return found }
             guard tables.byID.count < limit else { return nil }
-            let topic = Topic(id: UInt32(tables.byID.count + 1), name: name, workers: workers)
+            let topic = Topic(id: UInt32(tables.byID.count + 1), name: name)
             tables.byName[name] = topic
             tables.byID.append(topic)
             return topic
