@@ -6,6 +6,7 @@
 # Usage: bench/million.sh [SIZE ...]       (default: 100000 250000 500000 1000000)
 #   HOLD=60      seconds to hold each size once every connection is up
 #   TRICKLE="10 60"  a connection's message interval range, seconds
+#   GATEWAY_ARGS, LOAD_ARGS  extra arguments for ringgate and ringload
 #
 # Each size: wait until the previous size's sockets are gone, ask tuning/check whether the host
 # can hold N (refuse with its reason when not), start ringgate with enough rings for N (each
@@ -45,11 +46,11 @@ for N in "${SIZES[@]}"; do
         break
     fi
     start_server ringgate 18901 "$RINGGATE" --port 18901 --workers "$RINGS" --max-connections "$N" \
-        --buffer-count 64 --ping-interval 30 --pong-timeout 10 --stats-interval 0
+        --buffer-count 64 --ping-interval 30 --pong-timeout 10 --stats-interval 0 ${GATEWAY_ARGS:-}
     out=$(timeout $(( N / 5000 + HOLD + 120 )) taskset -c "$CLIENT_CPU" "$RINGLOAD" trickle \
         --url ws://127.0.0.1:18901/ --connections "$N" --workers "$RINGS" --source-addresses "$SOURCES" \
         --duration "$HOLD" --trickle-min "$TRICKLE_MIN" --trickle-max "$TRICKLE_MAX" --buffer-count 64 \
-        --ramp 20000 --server-pid "$SERVER_PID" --json 2>/dev/null) || true
+        --ramp 20000 --server-pid "$SERVER_PID" ${LOAD_ARGS:-} --json 2>/dev/null) || true
     SETTLE_SECONDS=1 stop_server
     if [ -z "$out" ]; then
         echo "ringload did not finish for $N connections" >&2

@@ -35,6 +35,8 @@ void rg_config_defaults(rg_config *c)
 	c->wait_mode = RG_WAIT_RECV;
 	c->incremental_buffers = 1;
 	c->single_issuer = 1;
+	c->batch_events = 64;
+	c->batch_wait_us = 0;
 }
 
 void rg_internal_log(const char *fmt, ...)

@@ -189,6 +189,8 @@ struct rg_worker {
 
 	struct __kernel_timespec tick_ts;
 	bool tick_multishot;
+	bool batch_wait;	/* wait for batch_events completions or batch_wait_us (batchwait.c) */
+	bool ring_registered;	/* io_uring_register_ring_fd succeeded */
 	bool has_inc;
 
 	/* TLS (tls.c): mapped on the worker's first TLS connection. */
@@ -229,6 +231,10 @@ void rg_internal_event_room(rg_worker *w);
 void rg_internal_deliver_now(rg_worker *w);
 void rg_internal_emit(rg_worker *w, uint8_t kind, uint32_t slot, uint32_t gen,
 		      int32_t result, uint8_t *data, uint64_t arg);
+
+/* batchwait.c */
+bool rg_internal_batch_wait_setup(rg_worker *w, uint32_t features);
+int rg_internal_submit_and_wait(rg_worker *w);
 
 /* peer.c */
 struct rg_peer_query;

@@ -85,7 +85,8 @@ static int ring_setup(rg_worker *w, char *err, size_t err_len)
 	if (!(p.features & IORING_FEAT_NODROP))
 		rg_internal_log("worker %u: kernel lacks IORING_FEAT_NODROP (5.5); completions may be lost",
 				w->index);
-	io_uring_register_ring_fd(&w->ring);
+	w->ring_registered = io_uring_register_ring_fd(&w->ring) == 1;
+	rg_internal_batch_wait_setup(w, p.features);
 
 	ret = io_uring_register_files_sparse(&w->ring, w->table_size);
 	if (ret < 0)
@@ -288,7 +289,7 @@ static void run(rg_worker *w)
 	while (!atomic_load(&w->engine->stop)) {
 		struct io_uring_cqe *cqe;
 		unsigned head;
-		int ret = io_uring_submit_and_wait(&w->ring, 1);
+		int ret = rg_internal_submit_and_wait(w);
 
 		if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY && ret != -ETIME) {
 			rg_internal_log("worker %u: io_uring_enter failed: %s", w->index, strerror(-ret));

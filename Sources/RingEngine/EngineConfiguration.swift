@@ -31,6 +31,10 @@ public struct EngineConfiguration: Sendable {
     public var waitMode: WaitMode = .multishotRecv
     public var incrementalBuffers = true
     public var singleIssuer = true
+    /// A waiting worker wakes once this many completions are pending...
+    public var batchEvents: UInt32 = 64
+    /// ...or this long after the first arrived (Linux 6.12's min timeout); 0 wakes on the first.
+    public var batchWaitMicroseconds: UInt32 = 0
     /// `false` serves only wss:// (needs `tls`).
     public var servesPlain = true
     /// Certificates for a second listener set serving wss:// on `tlsPort`; nil for none.
@@ -71,6 +75,8 @@ public struct EngineConfiguration: Sendable {
             raw.wait_mode = waitMode.rawValue
             raw.incremental_buffers = incrementalBuffers ? 1 : 0
             raw.single_issuer = singleIssuer ? 1 : 0
+            raw.batch_events = batchEvents
+            raw.batch_wait_us = batchWaitMicroseconds
             return try inheritedListenerFDs.withUnsafeBufferPointer { fds in
                 try inheritedTLSListenerFDs.withUnsafeBufferPointer { tlsFDs in
                     raw.listen_fds = fds.baseAddress

@@ -35,6 +35,8 @@ extension SettingKey {
         .powerOfTwo("buffer-count", \.gateway.engine.receiveBufferCount, 1...32768, "Receive buffers per worker (a power of two)."),
         .choice("wait-mode", \.gateway.engine.waitMode, [("recv", .multishotRecv), ("poll", .poll)],
                 "How idle connections wait: multishot recv, or multishot poll."),
+        .integer("batch-wait-us", \.gateway.engine.batchWaitMicroseconds, 0...100_000, hint: "<us>",
+                 "Once a completion arrives, wait up to this long for more before waking (Linux 6.12; 0: wake at once)."),
         .integer("send-queue-limit", \.gateway.engine.sendQueueLimitBytes, 1...UInt32.max, hint: "<bytes>", "Send queue limit per connection."),
         .integer("send-pool", \.gateway.engine.sendPoolBytesPerWorker, 32768...UInt32.max, hint: "<bytes>", "Send-chunk memory per worker."),
         .choice("slow-client", \.gateway.slowClientPolicy, [("pause", .pause), ("close", .close), ("drop", .drop)],

@@ -31,6 +31,7 @@ struct LoadPlan: Sendable {
     var tickMs: UInt32
     var receiveBufferBytes: UInt32
     var receiveBufferCount: UInt32
+    var batchWaitMicroseconds: UInt32 = 0
     var serverPID: Int32?
     var json: Bool
 }

@@ -17,6 +17,7 @@ struct LoadRun {
         config.tickMs = plan.tickMs
         config.receiveBufferBytes = plan.receiveBufferBytes
         config.receiveBufferCount = plan.receiveBufferCount
+        config.batchWaitMicroseconds = plan.batchWaitMicroseconds
         config.submissionEntries = 1024
         config.completionEntries = 8192
         config.sendQueueLimitBytes = UInt32(max(1 << 16, plan.messageBytes * plan.inFlight * 4))

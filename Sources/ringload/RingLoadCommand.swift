@@ -41,6 +41,8 @@ struct RingLoadCommand: ParsableCommand {
     @Option(help: "Server process to report RSS and CPU for.") var serverPid: Int32?
     @Option(help: "Receive buffers per ring.") var bufferCount: UInt32 = 256
     @Option(help: "Bytes per receive buffer.") var bufferSize: UInt32 = 4096
+    @Option(help: "Once a completion arrives, wait up to this many microseconds for more before waking (Linux 6.12; 0: wake at once).")
+    var batchWaitUs: UInt32 = 0
     @Flag(help: "Print the result as JSON on stdout.") var json = false
 
     func validate() throws {
@@ -53,6 +55,7 @@ struct RingLoadCommand: ParsableCommand {
         guard messageSize >= 8, messageSize <= 1 << 20 else { throw ValidationError("--message-size must be 8..1048576") }
         guard inFlight >= 1, inFlight <= 1024 else { throw ValidationError("--in-flight must be 1..1024") }
         guard messages >= 1, messages <= 10_000_000 else { throw ValidationError("--messages must be 1..10000000") }
+        guard batchWaitUs <= 100_000 else { throw ValidationError("--batch-wait-us must be 0..100000") }
         guard trickleMin > 0, trickleMax >= trickleMin else { throw ValidationError("need 0 < --trickle-min <= --trickle-max") }
         if let sourceAddresses, !(0...250).contains(sourceAddresses) {
             throw ValidationError("--source-addresses must be 0..250")
@@ -68,7 +71,7 @@ struct RingLoadCommand: ParsableCommand {
             sourceAddresses: sourceAddresses ?? (target.host.hasPrefix("127.") ? min(250, (connections + 9999) / 10000) : 0),
             messageBytes: messageSize, inFlight: inFlight, messages: messages,
             trickleMinMs: Int(trickleMin * 1000), trickleMaxMs: Int(trickleMax * 1000), tickMs: 10,
-            receiveBufferBytes: bufferSize, receiveBufferCount: bufferCount, serverPID: serverPid, json: json
+            receiveBufferBytes: bufferSize, receiveBufferCount: bufferCount, batchWaitMicroseconds: batchWaitUs, serverPID: serverPid, json: json
         )
         let result = try LoadRun(plan: plan).execute()
         if json {

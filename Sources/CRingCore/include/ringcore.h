@@ -54,6 +54,8 @@ typedef struct rg_config {
 	uint8_t wait_mode;		/* enum rg_wait_mode */
 	uint8_t incremental_buffers;	/* IOU_PBUF_RING_INC where the kernel has it */
 	uint8_t single_issuer;		/* SINGLE_ISSUER|DEFER_TASKRUN where available */
+	uint32_t batch_events;		/* wake for this many completions... */
+	uint32_t batch_wait_us;		/* ...or this long after the first (Linux 6.12); 0: the first */
 	uint8_t tls_listen;		/* 1: a second listener set serving TLS; `listen` covers plain */
 	uint16_t tls_port;		/* 0 picks a free port: see rg_engine_tls_port */
 	rg_tls *tls;			/* certificates for tls_listen; the engine takes its own reference */
