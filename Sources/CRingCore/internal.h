@@ -189,6 +189,7 @@ struct rg_worker {
 
 	struct __kernel_timespec tick_ts;
 	bool tick_multishot;
+	bool tick_due;		/* a tick completed in this batch; emitted after the walk */
 	bool batch_wait;	/* wait for batch_events completions or batch_wait_us (batchwait.c) */
 	bool ring_registered;	/* io_uring_register_ring_fd succeeded */
 	bool has_inc;

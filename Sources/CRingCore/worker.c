@@ -233,7 +233,7 @@ static void on_tick(rg_worker *w, struct io_uring_cqe *cqe)
 	if (cqe->res == -ETIME) {
 		w->stats.ticks++;
 		w->trim_due = true;	/* after the batch: later CQEs in it may point into buffers */
-		rg_internal_emit(w, RG_EV_TICK, 0, 0, 1, NULL, 0);
+		w->tick_due = true;	/* handed up after the batch's other completions: see run() */
 	}
 	if (!(cqe->flags & IORING_CQE_F_MORE) && !atomic_load(&w->engine->stop))
 		tick_arm(w);
@@ -303,6 +303,15 @@ static void run(rg_worker *w)
 		io_uring_for_each_cqe(&w->ring, head, cqe) {
 			dispatch(w, cqe);
 			io_uring_cq_advance(&w->ring, 1);
+		}
+		/*
+		 * The tick goes last, so timeouts are judged after the data that
+		 * arrived in the same batch: after a long turn (a big fan-out) the
+		 * tick and a pong may complete together, and the pong must count.
+		 */
+		if (w->tick_due) {
+			w->tick_due = false;
+			rg_internal_emit(w, RG_EV_TICK, 0, 0, 1, NULL, 0);
 		}
 		deliver(w);
 		rg_internal_peer_release(w);

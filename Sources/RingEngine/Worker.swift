@@ -89,6 +89,9 @@ public struct Worker: @unchecked Sendable {
     /// Returns a parked connection that turned busy to its multishot recv.
     public func unpark(_ id: ConnectionID) { _ = rg_conn_unpark(raw, id.slot, id.generation) }
 
+    /// True when the kernel reported data on the connection that has not been handed up yet.
+    public func inputPending(_ id: ConnectionID) -> Bool { rg_conn_input_pending(raw, id.slot, id.generation) }
+
     /// Asks for the connection's peer address; `.peer` answers (see `PeerAddress`).
     @discardableResult
     public func queryPeer(_ id: ConnectionID) -> Bool { rg_conn_peer_query(raw, id.slot, id.generation) == 0 }

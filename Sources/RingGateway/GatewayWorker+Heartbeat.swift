@@ -40,6 +40,11 @@ extension GatewayWorker {
         }
         var next: UInt32
         if quietFor >= pingTicks &+ pongTicks {
+            // Data the kernel already announced (a pong on its way up) is not silence: look again next tick.
+            if worker.inputPending(id(slot)) {
+                wheel.schedule(slot, at: now &+ 1)
+                return
+            }
             // Nothing since the ping, not even a pong: the peer or its path is gone (1006 locally).
             counters.pongTimeouts += 1
             worker.close(id(slot), .abort)
