@@ -740,16 +740,16 @@ int rg_conn_unpark(rg_worker *w, uint32_t slot, uint32_t gen)
 	return 0;
 }
 
-bool rg_conn_input_pending(rg_worker *w, uint32_t slot, uint32_t gen)
+int rg_conn_input_pending(rg_worker *w, uint32_t slot, uint32_t gen)
 {
 	struct rg_conn *c = live(w, slot, gen);
 	bool one_shot;
 
 	if (!c)
-		return false;
+		return 0;
 	/* A one-shot recv is only issued once the poll saw data; a multishot one waits for it. */
 	one_shot = w->engine->cfg.wait_mode == RG_WAIT_POLL || (c->flags & RG_CF_PARKED);
-	return (c->flags & RG_CF_WANT_RECV) || (one_shot && (c->flags & RG_CF_RECV_ARMED));
+	return (c->flags & RG_CF_WANT_RECV) || (one_shot && (c->flags & RG_CF_RECV_ARMED)) ? 1 : 0;
 }
 
 int rg_conn_park(rg_worker *w, uint32_t slot, uint32_t gen)

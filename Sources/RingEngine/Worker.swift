@@ -90,7 +90,7 @@ public struct Worker: @unchecked Sendable {
     public func unpark(_ id: ConnectionID) { _ = rg_conn_unpark(raw, id.slot, id.generation) }
 
     /// True when the kernel reported data on the connection that has not been handed up yet.
-    public func inputPending(_ id: ConnectionID) -> Bool { rg_conn_input_pending(raw, id.slot, id.generation) }
+    public func inputPending(_ id: ConnectionID) -> Bool { rg_conn_input_pending(raw, id.slot, id.generation) != 0 }
 
     /// Asks for the connection's peer address; `.peer` answers (see `PeerAddress`).
     @discardableResult

@@ -254,11 +254,11 @@ int rg_conn_park(rg_worker *w, uint32_t slot, uint32_t gen);
 int rg_conn_unpark(rg_worker *w, uint32_t slot, uint32_t gen);
 
 /*
- * True when the kernel has said data is waiting on the connection (a parked
+ * 1 when the kernel has said data is waiting on the connection (a parked
  * or poll-mode connection's poll fired) but it has not been handed up yet: a
  * peer whose pong is in flight to the handler is not silent.
  */
-bool rg_conn_input_pending(rg_worker *w, uint32_t slot, uint32_t gen);
+int rg_conn_input_pending(rg_worker *w, uint32_t slot, uint32_t gen);
 
 /*
  * Stops reading from the connection (backpressure) until rg_conn_resume. Data
