@@ -7,6 +7,8 @@
 #   HOLD=60      seconds to hold each size once every connection is up
 #   TRICKLE="10 60"  a connection's message interval range, seconds
 #   GATEWAY_ARGS, LOAD_ARGS  extra arguments for ringgate and ringload
+#   EHASH=0      run in the host's network namespace instead of one with a TCP hash sized for
+#                the largest size (see make_netns in scenarios/lib.sh)
 #
 # Each size: wait until the previous size's sockets are gone, ask tuning/check whether the host
 # can hold N (refuse with its reason when not), start ringgate with enough rings for N (each
@@ -21,8 +23,14 @@ PER_RING=15000   # below the 20000 cap: SO_REUSEPORT spreads connections by hash
 
 SKIP_PEERS=1 build_all
 apply_tuning
+if [ "${EHASH:-1}" != 0 ]; then
+    largest=$(printf '%s\n' "${SIZES[@]}" | sort -n | tail -1)
+    buckets=65536   # a power of two at least twice the sockets (both ends of each pair), at most 2^24
+    while [ "$buckets" -lt $(( largest * 2 )) ] && [ "$buckets" -lt 16777216 ]; do buckets=$(( buckets * 2 )); done
+    make_netns "$buckets"
+fi
 
-tcp_in_use() { awk '/^TCP:/ { print $3 }' /proc/net/sockstat; }
+tcp_in_use() { in_ns awk '/^TCP:/ { print $3 }' /proc/net/sockstat; }
 
 # A new size must not start while the last one's sockets are still closing.
 wait_for_teardown() {
@@ -40,14 +48,14 @@ for N in "${SIZES[@]}"; do
     wait_for_teardown
     RINGS=$(( (N + PER_RING - 1) / PER_RING ))
     SOURCES=$(( (N + 9999) / 10000 ))
-    if ! "$ROOT/tuning/check" --connections "$N" --workers "$RINGS" --source-addresses "$SOURCES" >/tmp/million-check.txt; then
+    if ! in_ns "$ROOT/tuning/check" --connections "$N" --workers "$RINGS" --source-addresses "$SOURCES" >/tmp/million-check.txt; then
         echo "tuning/check says this host cannot hold $N connections:" >&2
         grep '^FAIL' /tmp/million-check.txt >&2
         break
     fi
     start_server ringgate 18901 "$RINGGATE" --port 18901 --workers "$RINGS" --max-connections "$N" \
         --buffer-count 64 --ping-interval 30 --pong-timeout 10 --stats-interval 0 ${GATEWAY_ARGS:-}
-    out=$(timeout $(( N / 5000 + HOLD + 120 )) taskset -c "$CLIENT_CPU" "$RINGLOAD" trickle \
+    out=$(timeout $(( N / 5000 + HOLD + 120 )) "${IN_NS[@]}" taskset -c "$CLIENT_CPU" "$RINGLOAD" trickle \
         --url ws://127.0.0.1:18901/ --connections "$N" --workers "$RINGS" --source-addresses "$SOURCES" \
         --duration "$HOLD" --trickle-min "$TRICKLE_MIN" --trickle-max "$TRICKLE_MAX" --buffer-count 64 \
         --ramp 20000 --server-pid "$SERVER_PID" ${LOAD_ARGS:-} --json 2>/dev/null) || true

@@ -29,9 +29,33 @@ apply_tuning() {
     "$ROOT/tuning/apply" --profile c1m --state "$TUNING_STATE" >/dev/null || true
 }
 
+# in_ns COMMAND...: runs COMMAND in the bench's network namespace, if make_netns made one.
+# `ip netns exec` execs its command, so a server started as "${IN_NS[@]}" CMD & keeps $! as its PID.
+IN_NS=()
+in_ns() { "${IN_NS[@]}" "$@"; }
+
+# make_netns BUCKETS: a network namespace for the run whose TCP established-connection hash has
+# BUCKETS buckets (net.ipv4.tcp_child_ehash_entries, Linux 5.19). The host's table is sized at
+# boot (262144 buckets here, `thash_entries=` on the kernel command line changes it); with two
+# million loopback sockets its chains grow to eight and every arriving segment walks one. A
+# production host sets thash_entries instead (tuning/README.md). Removed on exit.
+make_netns() {
+    local buckets=$1 previous
+    BENCH_NETNS="ringgate-bench-$$"
+    previous=$(sysctl -n net.ipv4.tcp_child_ehash_entries)
+    sysctl -qw net.ipv4.tcp_child_ehash_entries="$buckets"
+    ip netns add "$BENCH_NETNS"
+    sysctl -qw net.ipv4.tcp_child_ehash_entries="$previous"
+    ip -n "$BENCH_NETNS" link set lo up
+    IN_NS=(ip netns exec "$BENCH_NETNS")
+    # Per-namespace sysctls (backlogs, port range, TIME_WAIT reuse) start at their defaults.
+    in_ns "$ROOT/tuning/apply" --profile c1m --state "$(mktemp -u /tmp/ringgate-bench-ns.XXXXXX)" >/dev/null || true
+}
+
 cleanup() {
     for pid in "${started_pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
     for pid in "${started_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    if [ -n "${BENCH_NETNS:-}" ]; then ip netns delete "$BENCH_NETNS" 2>/dev/null || true; fi
     if [ -n "${TUNING_STATE:-}" ] && [ -f "$TUNING_STATE" ]; then
         "$ROOT/tuning/revert" --state "$TUNING_STATE" >/dev/null || true
     fi
@@ -42,11 +66,11 @@ trap cleanup EXIT
 start_server() {
     local name=$1 port=$2
     shift 2
-    taskset -c "$SERVER_CPU" "$@" >"/tmp/bench-$name.log" 2>&1 &
+    "${IN_NS[@]}" taskset -c "$SERVER_CPU" "$@" >"/tmp/bench-$name.log" 2>&1 &
     SERVER_PID=$!
     started_pids+=("$SERVER_PID")
     for _ in $(seq 1 100); do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+        if in_ns bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" 2>/dev/null; then return 0; fi
         sleep 0.1
     done
     echo "$name did not start; log:" >&2
@@ -66,7 +90,7 @@ stop_server() {
 
 # run_load ARGS...: ringload on CLIENT_CPU with --json; prints the JSON.
 run_load() {
-    taskset -c "$CLIENT_CPU" "$RINGLOAD" "$@" --json 2>/dev/null
+    in_ns taskset -c "$CLIENT_CPU" "$RINGLOAD" "$@" --json 2>/dev/null
 }
 
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
