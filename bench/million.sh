@@ -60,6 +60,7 @@ for N in "${SIZES[@]}"; do
         --duration "$HOLD" --trickle-min "$TRICKLE_MIN" --trickle-max "$TRICKLE_MAX" --buffer-count 64 \
         --ramp 20000 --server-pid "$SERVER_PID" ${LOAD_ARGS:-} --json 2>/dev/null) || true
     SETTLE_SECONDS=1 stop_server
+    echo "$out" >"/tmp/million-$N.json"   # the whole report, failures by cause included
     if [ -z "$out" ]; then
         echo "ringload did not finish for $N connections" >&2
         break

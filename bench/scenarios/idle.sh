@@ -21,6 +21,17 @@ measure() {  # NAME PORT COMMAND...
     stop_server
     rows+=$'\n'"$(echo "$out" | json "f'| $name | $N | {d[\"upgraded\"]} | {d[\"ramp_seconds\"]:.1f} | {d.get(\"server_rss_bytes\", 0)/1048576:.1f} | {d.get(\"server_anon_bytes_per_connection\", 0):.0f} | {d.get(\"kernel_bytes_per_connection_pair\", 0):.0f} |'")"
 }
+# The floor: the same number of loopback pairs as plain sockets with nothing armed on them.
+floor() {
+    local binary=/tmp/ringgate-socket-floor-$$
+    cc -O2 -o "$binary" "$ROOT/bench/scenarios/socket_floor.c"
+    local out
+    out=$(in_ns taskset -c "$SERVER_CPU" "$binary" "$N" 18819 3)
+    rm -f "$binary"
+    rows+=$'\n'"$(echo "$out" | json "f'| plain socket pairs, nothing armed (kernel floor) | {d[\"pairs\"]} | | | | | {d[\"kernel_bytes_per_pair\"]:.0f} |'")"
+    sleep 3
+}
+floor
 common=(--workers "$WORKERS" --max-connections "$N" --buffer-count 64 --ping-interval 30 --park-after 1)
 measure "ringgate recv, parked after 1 s" 18811 "$RINGGATE" --port 18811 "${common[@]}" --wait-mode recv
 measure "ringgate recv, never parked" 18815 "$RINGGATE" --port 18815 "${common[@]}" --wait-mode recv --park-after 0
@@ -36,4 +47,6 @@ User B/conn is the growth of the server's anonymous resident memory (RssAnon) fr
 first connection to the end of the hold, divided by the connections; it includes the workers'
 fixed buffers but not shared library pages faulted in on first use. Kernel B/pair is the drop in
 MemAvailable over the same span: both sockets of each loopback pair plus the requests armed on
-them (ringload parks its idle client side, so the client adds the same for every server)."
+them (ringload parks its idle client side, so the client adds the same for every server). The
+floor row holds the same pairs as plain sockets that traded an upgrade-sized request and answer,
+with nothing armed (bench/scenarios/socket_floor.c)."
