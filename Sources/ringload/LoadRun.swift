@@ -108,6 +108,18 @@ struct LoadRun {
         result.ownCPUPercent = (Self.ownCPUSeconds() - holdSelfCPUStart) / holdSeconds * 100
         result.openAtEnd = atEnd.open
 
+        // Trickle: stop sending and wait (bounded) for the replies in flight, so every message
+        // sent is accounted for before the sockets close.
+        if plan.scenario == .trickle {
+            for worker in workers { worker.quiet.store(true, ordering: .relaxed) }
+            let settleStartNs = LoadWorker.monotonicNs()
+            while Self.seconds(since: settleStartNs) < 10 {
+                let now = total()
+                if now.messagesReceived >= now.messagesSent { break }
+                usleep(50_000)
+            }
+        }
+
         // Close: workers send close frames; wait (bounded) for the sockets to go.
         for worker in workers { worker.stopRequested.store(true, ordering: .relaxed) }
         let closeStartNs = LoadWorker.monotonicNs()

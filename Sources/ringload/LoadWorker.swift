@@ -66,6 +66,8 @@ final class LoadWorker: WorkerHandler {
     var tally: BroadcastTally
     let published = Mutex(LoadCounters())
     let stopRequested = Atomic<Bool>(false)
+    /// trickle: no new messages; replies still count.
+    let quiet = Atomic<Bool>(false)
     private var stopping = false
     private var destination: Int32 = -1
     private var sources: [Int32] = []
@@ -122,7 +124,7 @@ final class LoadWorker: WorkerHandler {
         if destination < 0 { registerAddresses() }
         if stopRequested.load(ordering: .relaxed) && !stopping { stopAll() }
         if !stopping { rampUp() }
-        if plan.scenario == .trickle && !stopping {
+        if plan.scenario == .trickle && !stopping && !quiet.load(ordering: .relaxed) {
             wheel.advance(to: tick, limit: 100_000) { slot in trickleSend(slot) }
         }
         published.withLock { $0 = counters }
