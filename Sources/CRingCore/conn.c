@@ -99,19 +99,31 @@ static void arm_recv(rg_worker *w, uint32_t slot, bool multishot)
 	c->inflight++;
 }
 
-static void arm_poll(rg_worker *w, uint32_t slot)
+static void arm_poll(rg_worker *w, uint32_t slot, bool multishot)
 {
 	struct rg_conn *c = &w->conns[slot];
 	struct io_uring_sqe *sqe = rg_internal_sqe(w);
 
-	io_uring_prep_poll_multishot(sqe, (int)slot, POLLIN | POLLRDHUP);
+	if (multishot)
+		io_uring_prep_poll_multishot(sqe, (int)slot, POLLIN | POLLRDHUP);
+	else
+		io_uring_prep_poll_add(sqe, (int)slot, POLLIN | POLLRDHUP);
 	sqe->flags |= IOSQE_FIXED_FILE;
 	io_uring_sqe_set_data64(sqe, rg_udata(RG_OP_POLL, slot, c->gen));
 	c->flags |= RG_CF_POLL_ARMED;
 	c->inflight++;
 }
 
-/* Puts the connection back to waiting for data, in the configured way. */
+/*
+ * Puts the connection back to waiting for data, in the configured way.
+ *
+ * Parking costs no cancel where it can be helped: the kernel finds a request
+ * to cancel by walking a hash chain that grows with the requests in the ring
+ * (thousands per chain at a million connections), so a parked connection
+ * waits with a one-shot poll, gone by the time its data is read, and a new
+ * connection reads its first bytes (the upgrade request) with a one-shot
+ * recv, so parking it right after the upgrade finds nothing armed.
+ */
 void rg_internal_arm_wait(rg_worker *w, uint32_t slot)
 {
 	struct rg_conn *c = &w->conns[slot];
@@ -121,22 +133,27 @@ void rg_internal_arm_wait(rg_worker *w, uint32_t slot)
 		return;
 	if (w->engine->cfg.wait_mode == RG_WAIT_POLL) {
 		if (!(c->flags & RG_CF_POLL_ARMED))
-			arm_poll(w, slot);
+			arm_poll(w, slot, true);
 		if (!(c->flags & RG_CF_RECV_ARMED) && (c->flags & RG_CF_WANT_RECV)) {
 			c->flags &= ~RG_CF_WANT_RECV;
 			arm_recv(w, slot, false);
 		}
 	} else if (c->flags & RG_CF_PARKED) {
-		if (!(c->flags & RG_CF_POLL_ARMED))
-			arm_poll(w, slot);
-		/* A parked connection takes a lone message with a one-shot recv and stays parked. */
-		if (!(c->flags & RG_CF_RECV_ARMED) && (c->flags & RG_CF_WANT_RECV)) {
+		/*
+		 * One request at a time: the poll announces data, a one-shot recv
+		 * takes it and the connection stays parked, then the poll goes back.
+		 */
+		if (c->flags & (RG_CF_RECV_ARMED | RG_CF_POLL_ARMED))
+			return;
+		if (c->flags & RG_CF_WANT_RECV) {
 			c->flags &= ~RG_CF_WANT_RECV;
 			arm_recv(w, slot, false);
+		} else {
+			arm_poll(w, slot, false);
 		}
 	} else if (!(c->flags & RG_CF_RECV_ARMED)) {
 		c->flags &= ~RG_CF_WANT_RECV;	/* a multishot recv reads whatever is pending */
-		arm_recv(w, slot, true);
+		arm_recv(w, slot, !(c->flags & RG_CF_FRESH));
 	}
 }
 
@@ -146,6 +163,7 @@ static void cancel_op(rg_worker *w, uint32_t slot, enum rg_op op)
 	struct io_uring_sqe *sqe = rg_internal_sqe(w);
 
 	io_uring_prep_cancel64(sqe, rg_udata(op, slot, w->conns[slot].gen), 0);
+	w->stats.cancels++;
 	io_uring_sqe_set_data64(sqe, rg_udata(RG_OP_CANCEL, slot, w->conns[slot].gen));
 }
 
@@ -245,6 +263,7 @@ void rg_internal_conn_start(rg_worker *w, uint32_t slot, enum rg_conn_state stat
 	c->gen = (c->gen + 1) & RG_GEN_MASK;
 	c->state = (uint8_t)state;
 	c->flags &= RG_CF_DIRTY | RG_CF_REARM;	/* the slot may still sit on those lists */
+	c->flags |= RG_CF_FRESH;
 	c->inflight = 0;
 	c->how = 0;
 	c->queued = 0;
@@ -344,7 +363,7 @@ void rg_internal_on_recv(rg_worker *w, struct io_uring_cqe *cqe)
 					    cqe->flags & IORING_CQE_F_BUF_MORE);
 	RG_BUG_ON(c->state == RG_CONN_FREE || c->gen != rg_udata_gen(cqe->user_data));
 	if (!more) {
-		c->flags &= ~RG_CF_RECV_ARMED;
+		c->flags &= ~(RG_CF_RECV_ARMED | RG_CF_FRESH);
 		c->inflight--;
 	}
 	if (res > 0) {
@@ -734,6 +753,7 @@ int rg_conn_unpark(rg_worker *w, uint32_t slot, uint32_t gen)
 	if (!(c->flags & RG_CF_PARKED))
 		return 0;
 	c->flags &= ~RG_CF_PARKED;
+	/* Usually nothing: the one-shot poll was used up by the data that made the connection busy. */
 	if (c->flags & RG_CF_POLL_ARMED)
 		cancel_op(w, slot, RG_OP_POLL);
 	mark_rearm(w, slot);
@@ -748,7 +768,7 @@ int rg_conn_input_pending(rg_worker *w, uint32_t slot, uint32_t gen)
 	if (!c)
 		return 0;
 	/* A one-shot recv is only issued once the poll saw data; a multishot one waits for it. */
-	one_shot = w->engine->cfg.wait_mode == RG_WAIT_POLL || (c->flags & RG_CF_PARKED);
+	one_shot = (w->engine->cfg.wait_mode == RG_WAIT_POLL || (c->flags & RG_CF_PARKED)) && !(c->flags & RG_CF_FRESH);
 	return (c->flags & RG_CF_WANT_RECV) || (one_shot && (c->flags & RG_CF_RECV_ARMED)) ? 1 : 0;
 }
 
@@ -762,10 +782,10 @@ int rg_conn_park(rg_worker *w, uint32_t slot, uint32_t gen)
 	    (c->flags & (RG_CF_PARKED | RG_CF_PAUSED | RG_CF_EOF)))
 		return 0;
 	c->flags |= RG_CF_PARKED;
-	if (c->flags & RG_CF_RECV_ARMED)
+	/* A multishot recv must go; a fresh connection's one-shot recv ends by itself. */
+	if ((c->flags & RG_CF_RECV_ARMED) && !(c->flags & RG_CF_FRESH))
 		cancel_op(w, slot, RG_OP_RECV);
-	if (!(c->flags & RG_CF_POLL_ARMED))
-		arm_poll(w, slot);
+	mark_rearm(w, slot);
 	return 0;
 }
 

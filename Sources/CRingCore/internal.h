@@ -77,6 +77,7 @@ enum rg_conn_flag {
 	RG_CF_PARKED = 1 << 8,		/* idle: waits with a poll instead of a multishot recv */
 	RG_CF_WANT_RECV = 1 << 9,	/* poll mode: issue a one-shot recv when re-armed */
 	RG_CF_TLS = 1 << 10,		/* has TLS state in the worker's tls_conns (tls.c) */
+	RG_CF_FRESH = 1 << 11,		/* no recv has completed yet: the first one is one-shot */
 };
 
 /*

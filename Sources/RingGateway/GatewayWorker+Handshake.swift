@@ -37,9 +37,17 @@ extension GatewayWorker {
         states.pointer(slot).pointee.phase = .open
         states.pointer(slot).pointee.flags.insert(.upgraded)
         receivers.pointer(slot).initialize(to: FrameReceiver())
-        // Spread first checks (park, ping) over half an interval: a million clients that connect
+        // Most connections are quiet once upgraded, so they start parked: the core read the
+        // request with a one-shot recv, so nothing has to be cancelled, and the first message
+        // that comes soon after (see `received`) turns the connection back to a multishot recv.
+        if parkTicks > 0 {
+            states.pointer(slot).pointee.flags.insert(.parked)
+            worker.park(id(slot))
+            counters.parked += 1
+        }
+        // Spread first checks (ping, idle) over half an interval: a million clients that connect
         // in the same second must not all be visited in the same tick.
-        let firstCheck = parkTicks > 0 ? min(parkTicks, pingTicks) : pingTicks
+        let firstCheck = pingTicks
         let jitter = TimingWheel.jitter(for: slot &+ states[slot].generation, window: firstCheck)
         wheel.schedule(slot, at: cappedByDrain(slot, now &+ firstCheck &- jitter / 2))
     }

@@ -40,8 +40,9 @@ extension GatewayWorker {
         }
         var next: UInt32
         if quietFor >= pingTicks &+ pongTicks {
-            // Data the kernel already announced (a pong on its way up) is not silence: look again next tick.
-            if worker.inputPending(id(slot)) {
+            // Data the kernel already announced (a pong on its way up) is not silence: look again
+            // next tick, for at most one more pong timeout.
+            if worker.inputPending(id(slot)), quietFor < pingTicks &+ pongTicks &+ pongTicks {
                 wheel.schedule(slot, at: now &+ 1)
                 return
             }

@@ -11,13 +11,15 @@ private final class TickOrderLog: Sendable {
         var opened: [ConnectionID] = []
         /// For each tick: was input pending on the parked connection, and had its data arrived yet.
         var parkedAtTick: [(pending: Bool, delivered: Bool)] = []
+        var parked = false
         var parkedDelivered = false
     }
 
     let seen = Mutex(Seen())
 }
 
-/// Parks the third connection it sees; stalls its loop on a "slow" message, as a long fan-out would.
+/// Parks the third connection once it has been heard from (as the gateway parks an upgraded one);
+/// stalls its loop on a "slow" message, as a long fan-out would.
 private final class StallingHandler: WorkerHandler {
     let log: TickOrderLog
 
@@ -29,14 +31,17 @@ private final class StallingHandler: WorkerHandler {
             kinds.append(UInt32(event.kind))
             switch UInt32(event.kind) {
             case RG_EV_OPEN.rawValue:
-                let count = log.seen.withLock { $0.opened.append(event.connection); return $0.opened.count }
-                if count == 3 { worker.park(event.connection) }
+                log.seen.withLock { $0.opened.append(event.connection) }
             case RG_EV_DATA.rawValue:
                 let bytes = UnsafeRawBufferPointer(start: event.data, count: Int(event.result))
                 if bytes.elementsEqual("slow".utf8) { usleep(80_000) }
-                log.seen.withLock { seen in
-                    if seen.opened.count == 3, event.connection == seen.opened[2] { seen.parkedDelivered = true }
+                let parkNow = log.seen.withLock { seen in
+                    guard seen.opened.count == 3, event.connection == seen.opened[2] else { return false }
+                    if seen.parked { seen.parkedDelivered = true }
+                    defer { seen.parked = true }
+                    return !seen.parked
                 }
+                if parkNow { worker.park(event.connection) }
             case RG_EV_TICK.rawValue:
                 log.seen.withLock { seen in
                     guard seen.opened.count == 3 else { return }
@@ -67,6 +72,9 @@ struct TickOrderTests {
         let clients = try (0..<3).map { _ in try #require(LoopbackClient(port: engine.port)) }
         defer { for client in clients { client.close() } }
         #expect(eventually { log.seen.withLock { $0.opened.count } == 3 })
+        #expect(clients[2].send(Array("first".utf8)))
+        #expect(eventually { log.seen.withLock { $0.parked } })
+        usleep(20_000)
         // Stall the loop for 80 ms (8 ticks); meanwhile data reaches a busy and a parked connection.
         #expect(clients[0].send(Array("slow".utf8)))
         usleep(25_000)

@@ -243,12 +243,15 @@ int rg_conn_close(rg_worker *w, uint32_t slot, uint32_t gen, int how);
 
 /*
  * Parks an idle connection: its multishot recv (and the kernel memory an
- * armed one holds) is replaced by a multishot poll, which costs only its
- * request. Data that arrives while parked is read with a one-shot recv and
- * the connection stays parked, so a lone message or a pong costs two small
- * requests; rg_conn_unpark returns a connection that turned busy to its
- * multishot recv. Nothing is lost or reordered either way. A no-op in
- * RG_WAIT_POLL mode. Both return 0 or -ESTALE.
+ * armed one holds) is replaced by a one-shot poll, which costs only its
+ * request. Data that arrives while parked is read with a one-shot recv,
+ * then the poll is armed again and the connection stays parked, so a lone
+ * message or a pong costs three small requests and no cancel;
+ * rg_conn_unpark returns a connection that turned busy to its multishot
+ * recv. A new connection reads its first bytes with a one-shot recv, so
+ * parking it once it has been upgraded cancels nothing either. Nothing is
+ * lost or reordered either way. A no-op in RG_WAIT_POLL mode. Both return 0
+ * or -ESTALE.
  */
 int rg_conn_park(rg_worker *w, uint32_t slot, uint32_t gen);
 int rg_conn_unpark(rg_worker *w, uint32_t slot, uint32_t gen);
@@ -326,6 +329,7 @@ typedef struct rg_stats {
 	uint64_t tls_handshakes_resumed;	/* by session ticket */
 	uint64_t tls_handshake_failures;	/* closed before the handshake completed, for any reason */
 	uint64_t tls_errors;		/* fatal TLS errors after the handshake (bad record, ...) */
+	uint64_t cancels;		/* requests cancelled (each walks a kernel hash chain) */
 } rg_stats;
 
 /* Snapshot of one worker's counters (read without locking: approximate). */
