@@ -51,14 +51,18 @@ struct EchoTests {
         #expect(engine.stats.send_bytes == UInt64(payload.count))
     }
 
-    @Test("a peer reset mid-stream closes only that connection")
+    @Test("a peer reset mid-stream closes only that connection, counted as a reset")
     func peerReset() throws {
-        let (engine, counters) = try startEcho()
+        // The queue limit is above what the victim sends, so its unread echo waits in the send
+        // queue instead of tripping the queue-limit abort: only the RST can end the connection.
+        let (engine, counters) = try startEcho { $0.sendQueueLimitBytes = 32 << 20; $0.sendPoolBytesPerWorker = 64 << 20 }
         defer { engine.stop() }
         let victim = try #require(LoopbackClient(port: engine.port))
-        #expect(victim.send([UInt8](repeating: 1, count: 4 << 20).prefix(4 << 20).map { $0 }) || true)
+        #expect(victim.send([UInt8](repeating: 1, count: 4 << 20)))
         victim.reset()
         #expect(eventually { counters.closed.load(ordering: .relaxed) == 1 })
+        #expect(eventually { engine.stats.peer_resets >= 1 })
+        #expect(counters.closedWithError.load(ordering: .relaxed) == 1)
         let survivor = try #require(LoopbackClient(port: engine.port))
         defer { survivor.close() }
         #expect(survivor.send(Array("still here".utf8)))
