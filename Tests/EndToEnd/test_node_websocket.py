@@ -12,13 +12,28 @@ import pytest
 SCRIPT = Path(__file__).resolve().parent / "node" / "echo_client.js"
 NODE_TIMEOUT_S = 30.0
 
+
+def text_of_size(size):
+    """`size` bytes of UTF-8, as echo_client.js's textOfSize builds them."""
+    return ("\u20ac" * (size // 3) + "a" * (size % 3)).encode()
+
+
+def binary_of_size(size):
+    """As echo_client.js's binaryOfSize."""
+    return bytes((i * 31 + 7) % 256 for i in range(size))
+
+
+BOUNDARY_SIZES = [0, 125, 126, 65535, 65536, 3 << 20]
 EXPECTED = [
     ("text", "text", "hello from node \u2713".encode()),
     ("uint8array", "binary", bytes(range(256))),
     ("arraybuffer", "binary", b"\xff\x00\x7f\x80"),
     ("text 70000", "text", "\u00e9".encode() * 35000),
     ("binary 70000", "binary", bytes(i * 7 % 256 for i in range(70000))),
-]
+] + [message for size in BOUNDARY_SIZES for message in (
+    (f"text {size}", "text", text_of_size(size)),
+    (f"binary {size}", "binary", binary_of_size(size)),
+)]
 
 
 @functools.cache
@@ -54,7 +69,7 @@ def run_client(node, port, close_code, *subprotocols):
     return json.loads(lines[0])
 
 
-def test_node_echoes_text_binary_and_large_messages(gateway, node):
+def test_node_echoes_every_length_encoding_and_large_messages(gateway, node):
     server = gateway()
     report = run_client(node, server.port, 4001)
     assert report["errors"] == []
@@ -66,7 +81,7 @@ def test_node_echoes_text_binary_and_large_messages(gateway, node):
     assert report["close"]["code"] == 4001
     assert report["close"]["wasClean"] is True
     stats = server.stop(until=lambda s: s["closed_by_client"] >= 1)
-    assert (stats["messages_in"], stats["messages_out"]) == (5, 5)
+    assert (stats["messages_in"], stats["messages_out"]) == (len(EXPECTED), len(EXPECTED))
     assert stats["bytes_in"] == stats["bytes_out"] == sum(len(data) for _, _, data in EXPECTED)
     assert stats["protocol_errors"] == 0
 
