@@ -16,6 +16,13 @@ ensure_system_packages() {
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
+# pip install for the python3 that runs the tests; Debian's own python3 wants
+# --break-system-packages outside a virtual environment.
+pip_install() {
+    python3 -m pip install -q "$@" 2>/dev/null ||
+        python3 -m pip install -q --break-system-packages "$@"
+}
+
 ensure_python_modules() {
     local missing=() mod
     for mod in "$@"; do
@@ -23,8 +30,7 @@ ensure_python_modules() {
     done
     [ ${#missing[@]} -eq 0 ] && return 0
     echo "installing Python packages: ${missing[*]}"
-    python3 -m pip install -q "${missing[@]}" 2>/dev/null ||
-        python3 -m pip install -q --break-system-packages "${missing[@]}"
+    pip_install "${missing[@]}"
 }
 
 ensure_swift() {
