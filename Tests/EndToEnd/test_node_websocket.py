@@ -25,7 +25,8 @@ def binary_of_size(size):
     return bytes((i * 31 + 7) % 256 for i in range(size))
 
 
-BOUNDARY_SIZES = [0, 125, 126, 65535, 65536, 3 << 20]
+BOUNDARY_SIZES = [0, 125, 126, 65535, 65536]
+LARGE_SIZE = 3 << 20
 EXPECTED = [
     ("text", "text", "hello from node \u2713".encode()),
     ("uint8array", "binary", bytes(range(256))),
@@ -35,7 +36,10 @@ EXPECTED = [
 ] + [message for size in BOUNDARY_SIZES for message in (
     (f"text {size}", "text", text_of_size(size)),
     (f"binary {size}", "binary", binary_of_size(size)),
-)]
+)] + [
+    (f"text {LARGE_SIZE}", "text", text_of_size(LARGE_SIZE)),
+    (f"binary {LARGE_SIZE}", "binary", binary_of_size(LARGE_SIZE)),
+]
 
 
 def node_binaries():
