@@ -87,6 +87,8 @@ static int validate(const rg_config *c, char *err, size_t err_len)
 /*
  * Each ring's fixed-file table is capped by RLIMIT_NOFILE; raising the soft
  * limit to the hard one is the only change the process can make by itself.
+ * Whoever configures the engine says when the cap falls short (ringgate's
+ * HostCheck, ringload's ring count check).
  * Below the cap a table gets a quarter more than its even share: SO_REUSEPORT
  * spreads connections by hash, not evenly, and the engine-wide count
  * (open_total) is what enforces max_connections.
@@ -105,14 +107,6 @@ static uint32_t table_size_for(rg_engine *e)
 		}
 		if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < cap)
 			cap = rl.rlim_cur;
-	}
-	if (share > cap) {
-		rg_internal_log("the open-file limit (%llu) caps each worker ring at %llu connections: "
-				"%u workers hold at most %llu of the %u asked for; use --workers %llu "
-				"or raise the limit (tuning/)",
-				(unsigned long long)cap, (unsigned long long)cap, e->cfg.workers,
-				(unsigned long long)cap * e->cfg.workers, e->cfg.max_connections,
-				(unsigned long long)((e->cfg.max_connections + cap - 1) / cap));
 	}
 	if (table > e->cfg.max_connections)
 		table = e->cfg.max_connections;

@@ -49,6 +49,8 @@ final class Service {
     private func start() throws(GatewayError) {
         let handover = try settings.takeover.map { path throws(GatewayError) in try ListenerHandover(path: path) }
         var configuration = settings.gateway
+        // Before the rings exist: a limit that makes their setup fail is explained first.
+        for problem in HostCheck(engine: configuration.engine).problems() { logger.warning("\(problem)") }
         configuration.engine.inheritedListenerFDs = handover?.listenerFDs ?? []
         configuration.engine.inheritedTLSListenerFDs = handover?.tlsListenerFDs ?? []
         gateway = try Gateway(configuration)
