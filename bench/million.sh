@@ -7,6 +7,7 @@
 #   HOLD=60      seconds to hold each size once every connection is up
 #   TRICKLE="10 60"  a connection's message interval range, seconds
 #   GATEWAY_ARGS, LOAD_ARGS  extra arguments for ringgate and ringload
+#   RINGGATE_BINARY, RINGLOAD_BINARY  prebuilt binaries to run instead of building
 #   EHASH=0      run in the host's network namespace instead of one with a TCP hash sized for
 #                the largest size (see make_netns in scenarios/lib.sh)
 #
@@ -21,7 +22,12 @@ HOLD=${HOLD:-60}
 read -r TRICKLE_MIN TRICKLE_MAX <<<"${TRICKLE:-10 60}"
 PER_RING=15000   # below the 20000 cap: SO_REUSEPORT spreads connections by hash, not evenly
 
-SKIP_PEERS=1 build_all
+if [ -n "${RINGGATE_BINARY:-}" ] && [ -n "${RINGLOAD_BINARY:-}" ]; then
+    RINGGATE=$RINGGATE_BINARY   # prebuilt binaries, for a before/after pair in one session
+    RINGLOAD=$RINGLOAD_BINARY
+else
+    SKIP_PEERS=1 build_all
+fi
 apply_tuning
 if [ "${EHASH:-1}" != 0 ]; then
     largest=$(printf '%s\n' "${SIZES[@]}" | sort -n | tail -1)
