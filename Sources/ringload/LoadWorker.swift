@@ -70,7 +70,13 @@ final class LoadWorker: WorkerHandler {
     private var destination: Int32 = -1
     private var sources: [Int32] = []
     private var nextSource = 0
-    private var perTick: Int
+    /// This ring's share of --ramp, in connections per second.
+    private let rampPerSecond: Int
+    private let ticksPerSecond: Int
+    /// Connects this ring may start, in 1/ticksPerSecond units: each tick adds `rampPerSecond`
+    /// and each connect spends `ticksPerSecond`, so a ramp under one connection per tick and
+    /// ring keeps its rate instead of rounding up to one per tick.
+    private var rampCredit = 0
     private var tick: UInt32 = 0
     private var nowNs: UInt64 = 0
     private var random = SplitMix(seed: 0x5EED)
@@ -86,8 +92,9 @@ final class LoadWorker: WorkerHandler {
         connections.initialize(repeating: LoadConnection(), count: tableSize)
         wheel = TimingWheel(capacity: tableSize, slotCount: 4096, startTick: 0)
         tally = BroadcastTally(expectedMessages: plan.scenario == .broadcast ? plan.messages : 0)
-        let ticksPerSecond = max(1, 1000 / Int(plan.tickMs))
-        perTick = max(1, plan.rampPerSecond / max(1, plan.workers) / ticksPerSecond)
+        ticksPerSecond = max(1, 1000 / Int(plan.tickMs))
+        let rings = max(1, plan.workers)
+        rampPerSecond = plan.rampPerSecond / rings + (worker.index < plan.rampPerSecond % rings ? 1 : 0)
         random = SplitMix(seed: 0x5EED &+ UInt64(worker.index))
     }
 
@@ -136,8 +143,9 @@ final class LoadWorker: WorkerHandler {
     }
 
     private func rampUp() {
-        var budget = perTick
-        while budget > 0 && counters.connectsStarted < target {
+        guard counters.connectsStarted < target else { return }
+        rampCredit += rampPerSecond
+        while rampCredit >= ticksPerSecond && counters.connectsStarted < target {
             let source: Int32 = sources.isEmpty ? -1 : sources[nextSource % sources.count]
             nextSource &+= 1
             switch worker.connect(to: destination, from: source) {
@@ -147,7 +155,7 @@ final class LoadWorker: WorkerHandler {
                 counters.connectFailures[failure.errno, default: 0] += 1
             }
             counters.connectsStarted += 1
-            budget -= 1
+            rampCredit -= ticksPerSecond
         }
     }
 
