@@ -15,7 +15,11 @@ struct LoadCounters: Sendable {
     var upgraded = 0
     var connectFailures: [Int32: Int] = [:]
     var handshakeFailures = 0
+    /// Connections whose socket closed while open, without a close frame.
     var closedByServer = 0
+    /// Close frames the server started (a drain's 1001 or 1012, a policy's 1008), by code;
+    /// 1005 when the frame carried none.
+    var serverCloseCodes: [UInt16: Int] = [:]
     var messagesSent = 0
     var messagesReceived = 0
     var bytesSent = 0
@@ -29,6 +33,7 @@ struct LoadCounters: Sendable {
         for (code, count) in other.connectFailures { connectFailures[code, default: 0] += count }
         handshakeFailures += other.handshakeFailures
         closedByServer += other.closedByServer
+        for (code, count) in other.serverCloseCodes { serverCloseCodes[code, default: 0] += count }
         messagesSent += other.messagesSent
         messagesReceived += other.messagesReceived
         bytesSent += other.bytesSent
@@ -271,6 +276,12 @@ final class LoadWorker: WorkerHandler {
             counters.pingsAnswered += 1
             frames.pong.withUnsafeBytes { _ = worker.send(ConnectionID(slot: slot, generation: c.pointee.generation), $0) }
         case 0x8:
+            if c.pointee.phase == .open {
+                // The code is the payload's first two bytes, big-endian (RFC 6455 section 5.5.1).
+                let high = UInt8(truncatingIfNeeded: prefix), low = UInt8(truncatingIfNeeded: prefix >> 8)
+                let code = prefixCount >= 2 ? UInt16(high) << 8 | UInt16(low) : 1005
+                counters.serverCloseCodes[code, default: 0] += 1
+            }
             c.pointee.phase = .closing
             worker.close(ConnectionID(slot: slot, generation: c.pointee.generation))
         default:
