@@ -1,11 +1,11 @@
 """Operating ringgate: metrics while traffic flows, readiness during a drain, the drain itself
-(1001 spread over the window, exit 0 when empty) and a restart that refuses no connection."""
+(1001 spread over the window, exit 0 when empty) and a restart under a steady connect load
+(ringload) that refuses no connection."""
 
 import asyncio
+import json
 import signal
-import socket
 import subprocess
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -13,7 +13,7 @@ import urllib.request
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from conftest import BINARY
+from conftest import BINARY, RINGLOAD, parse_stats
 
 
 def http_get(port, path):
@@ -113,49 +113,57 @@ def test_sigterm_drains_with_1001_spread_over_the_window(gateway):
     assert any(line == "ringgate: stopping" for line in server.lines)
 
 
-def test_a_restart_refuses_no_connection(gateway, tmp_path):
+def final_stats(server):
+    """The stats line a gateway printed as it exited on its own (after a drain)."""
+    assert server.process.wait(10) == 0
+    server._reader.join(5)
+    finals = [parse_stats(line) for line in server.lines if parse_stats(line) is not None]
+    assert finals and any(line == "ringgate: stopping" for line in server.lines), server.lines
+    return finals[-1]
+
+
+def test_a_restart_under_a_steady_connect_load_refuses_nothing(gateway, tmp_path):
+    # ringload opens 1000 connections at 200 per second (5 s of steady upgrades); a second
+    # gateway takes the listeners over 1 s in, and the first drains with 1012 over 0.5 s.
+    connections, rate = 1000, 200
     control = tmp_path / "control.sock"
     old = gateway("--workers", "2", "--admin-port", "0", "--control-socket", control, "--drain-window", "0.5")
     port = old.port
-    results = {"ok": 0, "refused": 0, "other": 0}
-    stop = threading.Event()
+    load = subprocess.Popen(
+        [str(RINGLOAD), "idle", "--url", f"ws://127.0.0.1:{port}/", "--connections", str(connections),
+         "--ramp", str(rate), "--duration", "0.5", "--workers", "2", "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        async def held_client_sees_1012():
+            async with connect(f"ws://127.0.0.1:{port}/") as ws:
+                time.sleep(1.0)
+                new = gateway("--workers", "2", "--admin-port", "0", "--takeover", control, "--control-socket", control)
+                assert new.port == port and new.admin_port == old.admin_port
+                try:
+                    while True:
+                        await ws.recv()
+                except ConnectionClosed as closed:
+                    return new, closed.rcvd.code if closed.rcvd else None
 
-    def connector():
-        while not stop.is_set():
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
-                    conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-                    answer = conn.recv(64)
-                    results["ok" if answer.startswith(b"HTTP/1.1 200") else "other"] += 1
-            except ConnectionRefusedError:
-                results["refused"] += 1
-            except OSError:
-                results["other"] += 1
-
-    threads = [threading.Thread(target=connector) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-
-    async def held_client_sees_1012():
-        async with connect(f"ws://127.0.0.1:{port}/") as ws:
-            time.sleep(0.3)
-            new = gateway("--workers", "2", "--admin-port", "0", "--takeover", control, "--control-socket", control)
-            assert new.port == port and new.admin_port == old.admin_port
-            try:
-                while True:
-                    await ws.recv()
-            except ConnectionClosed as closed:
-                return new, closed.rcvd.code if closed.rcvd else None
-
-    new, code = asyncio.run(held_client_sees_1012())
+        new, code = asyncio.run(held_client_sees_1012())
+        output, _ = load.communicate(timeout=90)
+    finally:
+        if load.poll() is None:
+            load.kill()
+            load.wait(10)
     assert code == 1012
-    assert old.process.wait(10) == 0
-    time.sleep(0.5)  # keep connecting to the new process alone
-    stop.set()
-    for thread in threads:
-        thread.join(10)
-    assert results["refused"] == 0 and results["other"] == 0, results
-    assert results["ok"] > 20, results
+    assert load.returncode == 0
+    report = json.loads(output)
+    # No connection attempt was refused or broken: every one connected and upgraded.
+    assert report["failures"] == 0 and report["connect_failures"] == {}, report
+    assert report["upgraded"] == connections, report
+    assert report["closed_by_server"] == 0, report
+    # The old process closed each of its connections with 1012, and only those.
+    drained = report["server_close_codes"].get("1012", 0)
+    assert set(report["server_close_codes"]) <= {"1012"}, report
+    old_stats = final_stats(old)
+    assert old_stats["handshakes_ok"] == drained + 1  # and the held client
+    assert 0 < drained < connections, report  # the switch came in the middle of the ramp
 
     async def echo():
         async with connect(f"ws://127.0.0.1:{port}/") as ws:
@@ -165,7 +173,7 @@ def test_a_restart_refuses_no_connection(gateway, tmp_path):
     assert asyncio.run(echo()) == "served by the new process"
     assert http_get(new.admin_port, "/readyz")[0] == 200
     assert control.exists()  # the new process took the control socket over for the next restart
-    assert new.stop()["handshakes_ok"] >= 1
+    assert new.stop()["handshakes_ok"] == connections - drained + 1
 
 
 def test_takeover_without_a_running_gateway_fails_cleanly(tmp_path):
