@@ -7,33 +7,12 @@ import json
 import signal
 import subprocess
 import time
-import urllib.error
-import urllib.request
 
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
+from admin import http_get, scrape
 from conftest import BINARY, RINGLOAD, parse_stats
-
-
-def http_get(port, path):
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
-
-
-def scrape(port):
-    """`name{labels}` -> value for every sample on /metrics."""
-    status, text = http_get(port, "/metrics")
-    assert status == 200
-    samples = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            name, value = line.rsplit(" ", 1)
-            samples[name] = float(value)
-    return samples
 
 
 def test_metrics_move_with_traffic(gateway):
