@@ -116,6 +116,11 @@ public final class Gateway: @unchecked Sendable {
         return sum
     }
 
+    /// The open worker links past HELLO, in the order they said it.
+    public var backendLinks: [BackendLinkState] {
+        hub?.directory.links.filter { $0.alive.load(ordering: .acquiring) }.map(BackendLinkState.init) ?? []
+    }
+
     /// The core's counters, summed over workers.
     public var coreStats: rg_stats { engine.stats }
 }

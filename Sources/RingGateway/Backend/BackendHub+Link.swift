@@ -28,6 +28,7 @@ extension BackendHub {
 
     private func parseFrames(_ hub: HubLink) {
         var consumed = 0
+        var commands: UInt64 = 0
         let outcome: (code: LinkErrorCode, detail: String)? = hub.input.withUnsafeBytes { raw in
             while consumed < raw.count {
                 switch LinkFrameScan.next(in: UnsafeRawBufferPointer(rebasing: raw[consumed...]), maxFrame: UInt32(hub.maxFrame)) {
@@ -37,12 +38,14 @@ extension BackendHub {
                     return (.frameTooLarge, "frame length \(length) outside 1...\(hub.maxFrame)")
                 case .frame(let type, let body, let size):
                     consumed += size
+                    commands += 1
                     if let error = dispatch(hub, type: type, body: body) { return error }
                 }
             }
             return nil
         }
         hub.input.removeFirst(consumed)
+        hub.link.commandsRead.add(commands, ordering: .relaxed)
         if let outcome { protocolError(hub, outcome.code, outcome.detail) }
     }
 
@@ -64,6 +67,7 @@ extension BackendHub {
     func flush(_ hub: HubLink) {
         while !hub.failed {
             if hub.outputOffset == hub.output.count {
+                hub.link.eventsWritten.add(UInt64(hub.output.frames), ordering: .relaxed)
                 hub.output.reset()
                 hub.outputOffset = 0
                 hub.link.outbox.withLock { swap(&$0, &hub.output) }
