@@ -271,7 +271,7 @@ void rg_internal_conn_opened(rg_worker *w, uint32_t slot, bool tls)
 		io_uring_prep_close_direct(sqe, slot);
 		io_uring_sqe_set_data64(sqe, rg_udata(RG_OP_CLOSE, slot, c->gen));
 		if (w->stats.refused_over_limit++ % 10000 == 0)
-			rg_internal_log("worker %u: %u connections open, the configured maximum; closing new ones "
+			rg_internal_log(RG_LOG_WARNING, "worker %u: %u connections open, the configured maximum; closing new ones "
 					"(%llu so far)", w->index, w->engine->cfg.max_connections,
 					(unsigned long long)w->stats.refused_over_limit);
 		return;
@@ -282,7 +282,7 @@ void rg_internal_conn_opened(rg_worker *w, uint32_t slot, bool tls)
 	rg_internal_arm_wait(w, slot);
 	rg_internal_emit(w, RG_EV_OPEN, slot, c->gen, 0, NULL, 0);
 	if (tls && rg_internal_tls_accept(w, slot)) {
-		rg_internal_log("worker %u: out of memory for a TLS connection; closing it", w->index);
+		rg_internal_log(RG_LOG_ERROR, "worker %u: out of memory for a TLS connection; closing it", w->index);
 		rg_internal_abort(w, slot, -ENOMEM);
 	}
 }

@@ -1,7 +1,6 @@
 /*
  * Engine lifetime: configuration, limits, worker threads, stop and stats.
  */
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -35,17 +34,6 @@ void rg_config_defaults(rg_config *c)
 	c->wait_mode = RG_WAIT_RECV;
 	c->incremental_buffers = 1;
 	c->single_issuer = 1;
-}
-
-void rg_internal_log(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fputs("ringcore: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
 }
 
 static int kernel_at_least(int major, int minor)
@@ -105,7 +93,7 @@ static uint32_t table_size_for(rg_engine *e)
 			cap = rl.rlim_cur;
 	}
 	if (share > cap) {
-		rg_internal_log("the open-file limit (%llu) caps each worker ring at %llu connections: "
+		rg_internal_log(RG_LOG_WARNING, "the open-file limit (%llu) caps each worker ring at %llu connections: "
 				"%u workers hold at most %llu of the %u asked for; use --workers %llu "
 				"or raise the limit (tuning/)",
 				(unsigned long long)cap, (unsigned long long)cap, e->cfg.workers,

@@ -321,6 +321,7 @@ void rg_internal_mail_free(rg_worker *w);
 void rg_internal_mail_arm(rg_worker *w);
 void rg_internal_on_mail(rg_worker *w, struct io_uring_cqe *cqe);
 
-void rg_internal_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* log.c: one line at `level` to the embedder's sink (rg_log_set_sink), or stderr. */
+void rg_internal_log(enum rg_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif
