@@ -1,15 +1,7 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+public import Logging
 
-/// Where the gateway's own log lines go: one line each, never per message.
-/// The command line may replace the sink (structured logging); the default
-/// writes `ringgate: <line>` to stderr.
-public enum GatewayLog {
-    nonisolated(unsafe) public static var sink: @Sendable (String) -> Void = { line in
-        let text = "ringgate: " + line + "\n"
-        _ = text.withCString { write(2, $0, strlen($0)) }
-    }
-
-    static func say(_ line: String) { sink(line) }
+/// The gateway's own log lines, through swift-log under the label "ringgate"; `ringgate`
+/// bootstraps the handler and sets the level (--log-level, SIGHUP). Never a line per message.
+enum GatewayLog {
+    static let logger = Logger(label: "ringgate")
 }

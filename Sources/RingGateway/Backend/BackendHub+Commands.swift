@@ -1,3 +1,4 @@
+import Logging
 import RingGateProtocol
 import Synchronization
 import RingWebSocket
@@ -43,7 +44,7 @@ extension BackendHub {
         hub.link.name.withLock { $0 = name }
         hub.helloSeen = true
         directory.add(hub.link)
-        GatewayLog.say("backend: worker \"\(name)\" joined as link \(hub.link.id)")
+        GatewayLog.logger.info("backend: worker \"\(name)\" joined as link \(hub.link.id)")
         return nil
     }
 
@@ -131,7 +132,9 @@ extension BackendHub {
         guard !name.isEmpty, name.count <= LinkProtocol.maxTopicBytes else { throw LinkMalformed() }
         let text = String(decoding: name, as: UTF8.self)
         guard let topic = topics.topic(named: text) else {
-            if counters.topicsRefused == 0 { GatewayLog.say("backend: topic limit \(topics.limit) reached; new topics are refused") }
+            if counters.topicsRefused == 0 {
+                GatewayLog.logger.warning("backend: topic limit \(topics.limit) reached; new topics are refused")
+            }
             counters.topicsRefused += 1
             return nil
         }
@@ -163,7 +166,7 @@ extension BackendHub {
             if let seq = history.number(requestedSeq) {
                 history.append(seq: seq, frame: frame, nowMs: nowMs)
             } else {
-                GatewayLog.say("backend: publish to \(topic.name) with seq \(requestedSeq) not above \(history.lastSeq): delivered, not kept")
+                GatewayLog.logger.warning("backend: publish to \(topic.name) with seq \(requestedSeq) not above \(history.lastSeq): delivered, not kept")
             }
         }
         counters.publishes += 1

@@ -1,3 +1,4 @@
+import Logging
 import RingGateProtocol
 import Synchronization
 #if canImport(Glibc)
@@ -13,7 +14,7 @@ extension BackendHub {
             let count = read(hub.link.fd, scratch.baseAddress, scratch.count)
             if count > 0 { hub.input.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[..<count])) }
             if count == 0 {
-                fail(hub, reason: "the worker closed its link")
+                fail(hub, reason: "the worker closed its link", level: .notice)
                 return
             }
             if count < 0 {
@@ -94,8 +95,9 @@ extension BackendHub {
     }
 
     /// Closes the link, counts what it still held for the worker, and tells every
-    /// gateway thread, which moves or closes the link's connections.
-    func fail(_ hub: HubLink, reason: String, lostIsExpected: Bool = false) {
+    /// gateway thread, which moves or closes the link's connections. `level` is the log
+    /// line's: a failure warns, a worker that left is a notice, a gateway stopping is info.
+    func fail(_ hub: HubLink, reason: String, level: Logger.Level = .warning, lostIsExpected: Bool = false) {
         guard !hub.failed else { return }
         hub.failed = true
         hub.link.alive.store(false, ordering: .releasing)
@@ -110,8 +112,11 @@ extension BackendHub {
         lost += Self.countMessages(unwritten, from: 0)
         counters.eventsLost += UInt64(lost)
         let name = hub.link.name.withLock { $0 }
-        GatewayLog.say("backend: link \(hub.link.id) (\(name.isEmpty ? "no hello" : name)) closed: \(reason); "
-            + "\(hub.link.connections.load(ordering: .relaxed)) connections, \(lost) undelivered events")
+        let open = hub.link.connections.load(ordering: .relaxed)
+        GatewayLog.logger.log(level: level, """
+            backend: link \(hub.link.id) (\(name.isEmpty ? "no hello" : name)) closed: \(reason); \
+            \(open) connections, \(lost) undelivered events
+            """)
         guard !lostIsExpected else { return }
         for index in batches.indices {
             batches[index].begin(InboxRecord.linkDown.rawValue)
