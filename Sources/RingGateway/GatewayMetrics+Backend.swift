@@ -18,6 +18,7 @@ extension GatewayMetrics {
         "deliveries": "Published messages queued to subscribers.",
         "deliveries_dropped": "Published messages not queued to a slow subscriber (slow-client drop).",
         "history_gaps": "SUBSCRIBEs answered GAP: the topic's history no longer held what the client missed.",
+        "history_not_kept": "Publishes delivered but not kept in history: their seq was not above the topic's last.",
         "topics_refused": "Topics refused at max-topics.",
     ]
 

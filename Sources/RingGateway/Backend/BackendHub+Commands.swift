@@ -162,11 +162,18 @@ extension BackendHub {
         guard let topic = try topicFor(name) else { return nil }
         let frame = SharedFrame(opcode: kind == 1 ? .text : .binary, payload: payload)
         let nowMs = Self.monotonicMs()
-        topic.history.withLock { history in
-            if let seq = history.number(requestedSeq) {
-                history.append(seq: seq, frame: frame, nowMs: nowMs)
-            } else {
-                GatewayLog.logger.warning("backend: publish to \(topic.name) with seq \(requestedSeq) not above \(history.lastSeq): delivered, not kept")
+        let refusedBelow: UInt64? = topic.history.withLock { history in
+            guard let seq = history.number(requestedSeq) else { return history.lastSeq }
+            history.append(seq: seq, frame: frame, nowMs: nowMs)
+            return nil
+        }
+        if let lastSeq = refusedBelow {
+            counters.historyNotKept += 1
+            if GatewayLog.isDue(counters.historyNotKept) {
+                GatewayLog.logger.warning("""
+                    backend: publish to \(topic.name) with seq \(requestedSeq) not above \(lastSeq): delivered, not kept \
+                    (\(counters.historyNotKept) so far)
+                    """)
             }
         }
         counters.publishes += 1
