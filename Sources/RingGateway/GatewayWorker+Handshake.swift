@@ -9,7 +9,7 @@ extension GatewayWorker {
             keepEarlyBytes(slot, UnsafeRawBufferPointer(buffer))
             return
         }
-        var parser = handshakes.removeValue(forKey: slot) ?? HandshakeParser(policy: configuration.handshake)
+        var parser = handshakes.removeValue(forKey: slot) ?? HandshakeParser(policy: limits.handshake)
         switch parser.feed(UnsafeRawBufferPointer(buffer)) {
         case .needMore:
             handshakes[slot] = parser
@@ -39,7 +39,7 @@ extension GatewayWorker {
         receivers.pointer(slot).initialize(to: FrameReceiver())
         // Spread first checks (park, ping) over half an interval: a million clients that connect
         // in the same second must not all be visited in the same tick.
-        let firstCheck = parkTicks > 0 ? min(parkTicks, pingTicks) : pingTicks
+        let firstCheck = limits.parkTicks > 0 ? min(limits.parkTicks, limits.pingTicks) : limits.pingTicks
         let jitter = TimingWheel.jitter(for: slot &+ states[slot].generation, window: firstCheck)
         wheel.schedule(slot, at: cappedByDrain(slot, now &+ firstCheck &- jitter / 2))
     }
@@ -89,7 +89,7 @@ extension GatewayWorker {
     func finishWithoutFrames(_ slot: UInt32) {
         states.pointer(slot).pointee.phase = .closing
         worker.close(id(slot), .linger)
-        wheel.schedule(slot, at: now &+ closeTicks)
+        wheel.schedule(slot, at: now &+ limits.closeTicks)
     }
 
     /// Queues bytes as they are; false (and the connection aborted) when they do not fit.
