@@ -37,9 +37,12 @@ extension GatewayWorker {
         states.pointer(slot).pointee.phase = .open
         states.pointer(slot).pointee.flags.insert(.upgraded)
         receivers.pointer(slot).initialize(to: FrameReceiver())
-        // Spread first checks (park, ping) over half an interval: a million clients that connect
-        // in the same second must not all be visited in the same tick.
-        let firstCheck = limits.parkTicks > 0 ? min(limits.parkTicks, limits.pingTicks) : limits.pingTicks
+        // The first check comes when the first of park, ping and idle could be due, spread over
+        // half of that: a million clients that connect in the same second must not all be
+        // visited in the same tick.
+        var firstCheck = limits.pingTicks
+        if limits.parkTicks > 0 { firstCheck = min(firstCheck, limits.parkTicks) }
+        if limits.idleTicks > 0 { firstCheck = min(firstCheck, limits.idleTicks) }
         let jitter = TimingWheel.jitter(for: slot &+ states[slot].generation, window: firstCheck)
         wheel.schedule(slot, at: cappedByDrain(slot, now &+ firstCheck &- jitter / 2))
     }
