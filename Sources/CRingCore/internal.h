@@ -212,7 +212,8 @@ struct rg_engine {
 	uint16_t tls_port;
 	rg_tls *tls;		/* handed to each worker as it starts */
 	atomic_bool stop;
-	atomic_uint open_total;	/* connections open over all workers, against max_connections */
+	atomic_uint open_total;	/* connections open over all workers, against max_open */
+	atomic_uint max_open;	/* cfg.max_connections, or what rg_engine_set_max_connections set */
 
 	pthread_mutex_t start_lock;
 	pthread_cond_t start_cond;

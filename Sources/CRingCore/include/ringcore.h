@@ -128,6 +128,15 @@ uint32_t rg_engine_worker_count(const rg_engine *e);
 rg_worker *rg_engine_worker(rg_engine *e, uint32_t index);
 /* Per-worker fixed-file table size actually used (capped by RLIMIT_NOFILE). */
 uint32_t rg_engine_table_size(const rg_engine *e);
+/*
+ * Changes how many connections the engine holds at most, from any thread;
+ * a new connection past it is closed at once (refused_over_limit). The
+ * tables keep the size they got at creation, so `max` is capped at their
+ * total (rg_engine_table_size x workers), and 0 counts as 1. Connections
+ * already open stay open when they are more than the new maximum. Returns
+ * the maximum in force.
+ */
+uint32_t rg_engine_set_max_connections(rg_engine *e, uint32_t max);
 /* One line describing what the engine fell back from, or "" (e.g. no DEFER_TASKRUN). */
 const char *rg_engine_notes(const rg_engine *e);
 
