@@ -3,7 +3,7 @@ import RingWebSocket
 /// The limits a worker holds each connection to, timeouts in ticks. A worker reads them on
 /// its own thread only; a reload (SIGHUP) hands it a new set by mail, which it swaps in
 /// between batches, so no connection sees half of a change.
-struct ConnectionLimits {
+struct ConnectionLimits: Sendable, Equatable {
     var frames: FrameLimits
     var handshake: HandshakePolicy
     /// Data messages and payload bytes a client may send per second; 0 for no limit.

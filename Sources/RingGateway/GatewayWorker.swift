@@ -57,6 +57,8 @@ final class GatewayWorker: WorkerHandler {
 
     /// Message, header and rate limits and timeouts; see ConnectionLimits.swift.
     var limits: ConnectionLimits
+    /// A new set from a reload, waiting for the worker's thread; see GatewayWorker+Reload.swift.
+    let reloadedLimits = Mutex<ConnectionLimits?>(nil)
     let sendQueueLimit: Int
     let pauseAboveBytes: Int
     let resumeBelowBytes: Int

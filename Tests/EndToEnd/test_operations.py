@@ -8,6 +8,8 @@ import signal
 import subprocess
 import time
 
+import pytest
+
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
@@ -171,6 +173,66 @@ def test_sighup_applies_what_it_can_and_names_the_rest(gateway, tmp_path):
     assert server.wait_for_line(lambda l: "reload refused" in l and "bogus-key" in l, 5)
     config.write_text('log-level = "debug"\nworkers = 2\n')
     server.process.send_signal(signal.SIGHUP)
-    assert server.wait_for_line(lambda l: l.startswith("ringgate: reloaded") and "changed=log-level" in l, 5)
+    assert server.wait_for_line(
+        lambda l: l == "ringgate: reloaded applied=log-level restart_needed=workers", 5)
     assert server.wait_for_line(lambda l: "take effect only after a restart" in l and "workers" in l, 5)
     server.stop()
+
+
+def test_sighup_applies_new_limits_to_open_and_new_connections(gateway, tmp_path):
+    config = tmp_path / "ringgate.toml"
+    config.write_text("max-message-size = 4096\n")
+    server = gateway("--config", config, "--workers", "1", "--tick-ms", "50")
+    url = f"ws://127.0.0.1:{server.port}/"
+    big = "x" * 2000
+
+    async def closed_with(ws):
+        try:
+            while True:
+                await asyncio.wait_for(ws.recv(), 5)
+        except ConnectionClosed as closed:
+            return closed.rcvd.code if closed.rcvd else None
+
+    async def scenario():
+        # Before: a 2000-byte message and a burst of 20 both pass.
+        early = await connect(url)
+        quiet = await connect(url, ping_interval=None)
+        await early.send(big)
+        assert await early.recv() == big
+        for index in range(20):
+            await early.send(f"burst {index}")
+        assert [await early.recv() for _ in range(20)] == [f"burst {index}" for index in range(20)]
+
+        config.write_text("max-message-size = 1000\nrate-limit-messages = 5\nidle-timeout = 1\nmax-connections = 2\n")
+        mark = len(server.lines)
+        server.process.send_signal(signal.SIGHUP)
+        line = server.wait_for_line(lambda l: l.startswith("ringgate: reloaded"), 5, after=mark)
+        assert line == ("ringgate: reloaded applied=max-connections,rate-limit-messages,max-message-size,idle-timeout "
+                        "restart_needed="), line
+        reloaded_at = time.monotonic()
+
+        # A connection opened before the reload is held to the new message limit (1009)...
+        await early.send(big)
+        assert await closed_with(early) == 1009
+        # ...and to the new idle timeout, though its next timer check was 10 s away (1001).
+        assert await closed_with(quiet) == 1001
+        assert time.monotonic() - reloaded_at < 4.0
+        # A new one is held to the new rate limit, which was off at start (1008).
+        flooding = await connect(url)
+        for index in range(10):
+            await flooding.send(f"flood {index}")
+        assert await closed_with(flooding) == 1008
+        server.wait_for_stats(lambda s: s["open"] == 0)
+
+        # The connection limit fell to 2: a third connection is closed at once.
+        held = [await connect(url) for _ in range(2)]
+        with pytest.raises(Exception):
+            extra = await connect(url, open_timeout=5)
+            await extra.close()
+        for ws in held:
+            await ws.close()
+
+    asyncio.run(asyncio.wait_for(scenario(), 60))
+    stats = server.stop(until=lambda s: s["open"] == 0)
+    assert stats["protocol_errors"] >= 1 and stats["idle_timeouts"] == 1 and stats["rate_limited"] == 1
+    assert stats["refused_over_limit"] == 1
