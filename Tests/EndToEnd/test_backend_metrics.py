@@ -10,6 +10,7 @@ import time
 from websockets.asyncio.client import connect
 
 from admin import http_get, samples
+from conftest import ROOT
 from linkworker import MESSAGE, OPEN, LinkWorker
 
 # A name with a quote, a backslash and a space: the label must escape what the worker sends.
@@ -81,3 +82,12 @@ def test_link_state_follows_a_worker_on_metrics(gateway):
         assert link_samples(after) == {}
         assert after["ringgate_backend_links_accepted_total"] == 1
         server.stop()
+
+
+def test_the_readme_lists_every_metric(gateway):
+    with tempfile.TemporaryDirectory() as folder:
+        server = gateway("--workers", "1", "--backend-socket", os.path.join(folder, "gw.sock"), "--admin-port", "0")
+        names = re.findall(r"^# TYPE ringgate_(\w+) ", page(server), re.M)
+        readme = (ROOT / "README.md").read_text()
+        missing = [name for name in names if f"`{name}`" not in readme and f"`{name}{{" not in readme]
+        assert names and not missing, missing
