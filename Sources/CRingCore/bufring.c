@@ -87,7 +87,7 @@ int rg_internal_bufring_init(rg_worker *w, char *err, size_t err_len)
 		return snprintf(err, err_len, "cannot register a provided-buffer ring (Linux 5.19+): %s",
 				strerror(-ret)), ret;
 	if (c->incremental_buffers && !b->incremental && w->index == 0)
-		rg_internal_log("no incremental buffer consumption (IOU_PBUF_RING_INC, Linux 6.12): "
+		rg_internal_log(RG_LOG_NOTICE, "no incremental buffer consumption (IOU_PBUF_RING_INC, Linux 6.12): "
 				"each receive takes a whole buffer");
 
 	io_uring_buf_ring_init(b->ring);

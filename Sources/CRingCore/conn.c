@@ -275,6 +275,7 @@ void rg_internal_conn_start(rg_worker *w, uint32_t slot, enum rg_conn_state stat
 void rg_internal_conn_opened(rg_worker *w, uint32_t slot, bool tls)
 {
 	struct rg_conn *c;
+	uint32_t max_open;
 
 	if (slot >= w->table_size) {
 		w->stats.unexpected++;
@@ -282,7 +283,8 @@ void rg_internal_conn_opened(rg_worker *w, uint32_t slot, bool tls)
 	}
 	c = &w->conns[slot];
 	RG_BUG_ON(c->state != RG_CONN_FREE);
-	if (atomic_fetch_add(&w->engine->open_total, 1) >= w->engine->cfg.max_connections) {
+	max_open = atomic_load_explicit(&w->engine->max_open, memory_order_relaxed);
+	if (atomic_fetch_add(&w->engine->open_total, 1) >= max_open) {
 		/* The gateway is full: the new socket leaves the table again, the client sees a close. */
 		struct io_uring_sqe *sqe = rg_internal_sqe(w);
 
@@ -290,8 +292,8 @@ void rg_internal_conn_opened(rg_worker *w, uint32_t slot, bool tls)
 		io_uring_prep_close_direct(sqe, slot);
 		io_uring_sqe_set_data64(sqe, rg_udata(RG_OP_CLOSE, slot, c->gen));
 		if (w->stats.refused_over_limit++ % 10000 == 0)
-			rg_internal_log("worker %u: %u connections open, the configured maximum; closing new ones "
-					"(%llu so far)", w->index, w->engine->cfg.max_connections,
+			rg_internal_log(RG_LOG_WARNING, "worker %u: %u connections open, the configured maximum; closing new ones "
+					"(%llu so far)", w->index, max_open,
 					(unsigned long long)w->stats.refused_over_limit);
 		return;
 	}
@@ -301,7 +303,7 @@ void rg_internal_conn_opened(rg_worker *w, uint32_t slot, bool tls)
 	rg_internal_arm_wait(w, slot);
 	rg_internal_emit(w, RG_EV_OPEN, slot, c->gen, 0, NULL, 0);
 	if (tls && rg_internal_tls_accept(w, slot)) {
-		rg_internal_log("worker %u: out of memory for a TLS connection; closing it", w->index);
+		rg_internal_log(RG_LOG_ERROR, "worker %u: out of memory for a TLS connection; closing it", w->index);
 		rg_internal_abort(w, slot, -ENOMEM);
 	}
 }

@@ -1,7 +1,6 @@
 /*
  * Engine lifetime: configuration, limits, worker threads, stop and stats.
  */
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -37,17 +36,6 @@ void rg_config_defaults(rg_config *c)
 	c->single_issuer = 1;
 	c->batch_events = 64;
 	c->batch_wait_us = 0;
-}
-
-void rg_internal_log(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fputs("ringcore: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
 }
 
 static int kernel_at_least(int major, int minor)
@@ -134,6 +122,7 @@ int rg_engine_create(const rg_config *cfg, rg_engine **out, char *err, size_t er
 	pthread_mutex_init(&e->start_lock, NULL);
 	pthread_cond_init(&e->start_cond, NULL);
 	e->table_size = table_size_for(e);
+	atomic_init(&e->max_open, cfg->max_connections);
 	for (uint32_t i = 0; i < e->worker_count; i++) {
 		e->workers[i].engine = e;
 		e->workers[i].index = i;
@@ -226,6 +215,19 @@ uint16_t rg_engine_port(const rg_engine *e) { return e->port; }
 uint32_t rg_engine_worker_count(const rg_engine *e) { return e->worker_count; }
 rg_worker *rg_engine_worker(rg_engine *e, uint32_t i) { return i < e->worker_count ? &e->workers[i] : NULL; }
 uint32_t rg_engine_table_size(const rg_engine *e) { return e->table_size; }
+
+uint32_t rg_engine_set_max_connections(rg_engine *e, uint32_t max)
+{
+	uint64_t tables = (uint64_t)e->table_size * e->worker_count;
+
+	if (max > tables)
+		max = (uint32_t)tables;
+	if (max == 0)
+		max = 1;
+	/* Relaxed: each accept reads it once; one that races the change may see the old value. */
+	atomic_store_explicit(&e->max_open, max, memory_order_relaxed);
+	return max;
+}
 const char *rg_engine_notes(const rg_engine *e) { return e->notes; }
 uint32_t rg_worker_index(const rg_worker *w) { return w->index; }
 

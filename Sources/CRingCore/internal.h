@@ -216,7 +216,8 @@ struct rg_engine {
 	uint16_t tls_port;
 	rg_tls *tls;		/* handed to each worker as it starts */
 	atomic_bool stop;
-	atomic_uint open_total;	/* connections open over all workers, against max_connections */
+	atomic_uint open_total;	/* connections open over all workers, against max_open */
+	atomic_uint max_open;	/* cfg.max_connections, or what rg_engine_set_max_connections set */
 
 	pthread_mutex_t start_lock;
 	pthread_cond_t start_cond;
@@ -329,6 +330,7 @@ void rg_internal_mail_free(rg_worker *w);
 void rg_internal_mail_arm(rg_worker *w);
 void rg_internal_on_mail(rg_worker *w, struct io_uring_cqe *cqe);
 
-void rg_internal_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* log.c: one line at `level` to the embedder's sink (rg_log_set_sink), or stderr. */
+void rg_internal_log(enum rg_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

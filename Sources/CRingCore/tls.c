@@ -170,7 +170,7 @@ static void fatal(rg_worker *w, struct rg_tls_conn *tc, const char *what)
 		count = w->stats.tls_handshake_failures + 1;	/* counted when the slot is released */
 	}
 	if (log_due(count))
-		rg_internal_log("worker %u: TLS %s failed on slot %u: %s (%llu so far)", w->index, what, tc->slot,
+		rg_internal_log(RG_LOG_NOTICE, "worker %u: TLS %s failed on slot %u: %s (%llu so far)", w->index, what, tc->slot,
 				why, (unsigned long long)count);
 }
 
@@ -265,7 +265,7 @@ void rg_internal_tls_release(rg_worker *w, uint32_t slot)
 		uint64_t count = ++w->stats.tls_handshake_failures;
 
 		if (!tc->failed && log_due(count))
-			rg_internal_log("worker %u: TLS handshake on slot %u ended before it completed (%llu so far)",
+			rg_internal_log(RG_LOG_NOTICE, "worker %u: TLS handshake on slot %u ended before it completed (%llu so far)",
 					w->index, slot, (unsigned long long)count);
 	}
 	SSL_free(tc->ssl);

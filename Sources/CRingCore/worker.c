@@ -46,7 +46,7 @@ static void pin(rg_worker *w)
 	CPU_ZERO(&set);
 	CPU_SET(w->cpu, &set);
 	if (pthread_setaffinity_np(pthread_self(), sizeof(set), &set) != 0)
-		rg_internal_log("worker %u: cannot pin to CPU %d; running unpinned", w->index, w->cpu);
+		rg_internal_log(RG_LOG_WARNING, "worker %u: cannot pin to CPU %d; running unpinned", w->index, w->cpu);
 	if (numa_available() >= 0) {
 		w->node = numa_node_of_cpu(w->cpu);
 		if (w->node < 0)
@@ -83,7 +83,7 @@ static int ring_setup(rg_worker *w, char *err, size_t err_len)
 	if (ret < 0)
 		return snprintf(err, err_len, "io_uring_setup failed: %s", strerror(-ret)), ret;
 	if (!(p.features & IORING_FEAT_NODROP))
-		rg_internal_log("worker %u: kernel lacks IORING_FEAT_NODROP (5.5); completions may be lost",
+		rg_internal_log(RG_LOG_WARNING, "worker %u: kernel lacks IORING_FEAT_NODROP (5.5); completions may be lost",
 				w->index);
 	w->ring_registered = io_uring_register_ring_fd(&w->ring) == 1;
 	rg_internal_batch_wait_setup(w, p.features);
@@ -138,7 +138,7 @@ struct io_uring_sqe *rg_internal_sqe(rg_worker *w)
 		int ret = io_uring_submit(&w->ring);
 
 		if (ret < 0 && tries % 100000 == 1)
-			rg_internal_log("worker %u: cannot submit to make room in the SQ: %s", w->index,
+			rg_internal_log(RG_LOG_ERROR, "worker %u: cannot submit to make room in the SQ: %s", w->index,
 					strerror(-ret));
 		sqe = io_uring_get_sqe(&w->ring);
 	}
@@ -198,7 +198,7 @@ void rg_internal_emit(rg_worker *w, uint8_t kind, uint32_t slot, uint32_t gen, i
 			rg_event *grown = realloc(w->deferred, cap * sizeof(rg_event));
 
 			if (!grown) {
-				rg_internal_log("worker %u: out of memory for events; one lost", w->index);
+				rg_internal_log(RG_LOG_ERROR, "worker %u: out of memory for events; one lost", w->index);
 				w->stats.unexpected++;
 				return;
 			}
@@ -292,7 +292,7 @@ static void run(rg_worker *w)
 		int ret = rg_internal_submit_and_wait(w);
 
 		if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY && ret != -ETIME) {
-			rg_internal_log("worker %u: io_uring_enter failed: %s", w->index, strerror(-ret));
+			rg_internal_log(RG_LOG_ERROR, "worker %u: io_uring_enter failed: %s", w->index, strerror(-ret));
 			w->stats.unexpected++;
 		}
 		/*

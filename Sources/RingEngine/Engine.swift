@@ -73,6 +73,14 @@ public final class Engine: @unchecked Sendable {
     /// What the core fell back from (empty when nothing).
     public var notes: String { String(cString: rg_engine_notes(raw)) }
 
+    /// Changes the connection limit while running, from any thread. The tables keep their size,
+    /// so the limit is capped at `tableSize * workerCount`; connections already open stay.
+    /// Returns the limit in force.
+    @discardableResult
+    public func setMaxConnections(_ maxConnections: UInt32) -> UInt32 {
+        rg_engine_set_max_connections(raw, maxConnections)
+    }
+
     /// The worker at `index`, for posting mail from other threads.
     public func worker(_ index: Int) -> Worker { Worker(raw: rg_engine_worker(raw, UInt32(index))!) }
 

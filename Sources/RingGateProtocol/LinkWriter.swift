@@ -3,6 +3,8 @@
 /// capacity across `reset`, so steady traffic allocates nothing.
 public struct LinkWriter: Sendable {
     public private(set) var bytes: [UInt8] = []
+    /// Frames ended since the last `reset` or `take`.
+    public private(set) var frames = 0
     private var frameStart = -1
 
     public init(capacity: Int = 0) { bytes.reserveCapacity(capacity) }
@@ -10,7 +12,10 @@ public struct LinkWriter: Sendable {
     public var count: Int { bytes.count }
     public var isEmpty: Bool { bytes.isEmpty }
 
-    public mutating func reset() { bytes.removeAll(keepingCapacity: true) }
+    public mutating func reset() {
+        bytes.removeAll(keepingCapacity: true)
+        frames = 0
+    }
 
     /// Starts a frame of `type`; fields follow, then `end()`.
     public mutating func begin(_ type: UInt8) {
@@ -27,6 +32,7 @@ public struct LinkWriter: Sendable {
             raw.storeBytes(of: length.littleEndian, toByteOffset: frameStart, as: UInt32.self)
         }
         frameStart = -1
+        frames += 1
     }
 
     /// Drops the frame begun last (a field did not fit).
@@ -71,7 +77,10 @@ public struct LinkWriter: Sendable {
 
     /// Moves the written bytes out, leaving the writer empty.
     public mutating func take() -> [UInt8] {
-        defer { bytes = [] }
+        defer {
+            bytes = []
+            frames = 0
+        }
         return bytes
     }
 }

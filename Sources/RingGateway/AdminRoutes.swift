@@ -6,7 +6,8 @@ public enum AdminRoutes {
             let (total, workers) = gateway.metricsSnapshots()
             return (200, "text/plain; version=0.0.4; charset=utf-8",
                     GatewayMetrics.render(
-                        total: total, workers: workers, draining: gateway.isDraining, backend: gateway.backendCounters
+                        total: total, workers: workers, draining: gateway.isDraining, backend: gateway.backendCounters,
+                        links: gateway.backendLinks
                     ))
         case "/healthz":
             return (200, "text/plain", "ok\n")

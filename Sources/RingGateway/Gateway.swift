@@ -97,6 +97,19 @@ public final class Gateway: @unchecked Sendable {
             throw GatewayError(description: error.message)
         }
     }
+    /// Applies `fresh`'s reloadable limits (GatewayConfiguration.reloading(from:)): the
+    /// connection limit in the core at once, the per-connection ones on each worker's thread at
+    /// its next batch. Returns the connection limit in force, which the tables' size caps.
+    public func reloadLimits(_ fresh: GatewayConfiguration) -> UInt32 {
+        let limits = ConnectionLimits(configuration.reloading(from: fresh))
+        for index in workers.indices {
+            workers[index].reloadedLimits.withLock { $0 = limits }
+            // A full mailbox empties within a batch; every worker must get the new limits.
+            while !engine.worker(index).post(tag: GatewayMail.limits, nil) { usleep(1000) }
+        }
+        return engine.setMaxConnections(fresh.engine.maxConnections)
+    }
+
     public var workerCount: Int { engine.workerCount }
     public var tableSize: Int { engine.tableSize }
     public var notes: String { engine.notes }
@@ -114,6 +127,11 @@ public final class Gateway: @unchecked Sendable {
         var sum = hub.counterSnapshot
         for worker in workers { sum.add(worker.publishedBackend.withLock { $0 }) }
         return sum
+    }
+
+    /// The open worker links past HELLO, in the order they said it.
+    public var backendLinks: [BackendLinkState] {
+        hub?.directory.links.filter { $0.alive.load(ordering: .acquiring) }.map(BackendLinkState.init) ?? []
     }
 
     /// The core's counters, summed over workers.

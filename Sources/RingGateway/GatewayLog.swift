@@ -1,15 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+public import Logging
 
-/// Where the gateway's own log lines go: one line each, never per message.
-/// The command line may replace the sink (structured logging); the default
-/// writes `ringgate: <line>` to stderr.
-public enum GatewayLog {
-    nonisolated(unsafe) public static var sink: @Sendable (String) -> Void = { line in
-        let text = "ringgate: " + line + "\n"
-        _ = text.withCString { write(2, $0, strlen($0)) }
-    }
+/// The gateway's own log lines, through swift-log under the label "ringgate"; `ringgate`
+/// bootstraps the handler and sets the level (--log-level, SIGHUP). Never a line per
+/// message: what a client or worker can repeat is counted, and logged only when `isDue`.
+enum GatewayLog {
+    static let logger = Logger(label: "ringgate")
 
-    static func say(_ line: String) { sink(line) }
+    /// Whether the `count`-th occurrence of a repeatable event gets a line: the first ten,
+    /// then every 10,000th (the core's rate for its own refusals).
+    static func isDue(_ count: UInt64) -> Bool { count <= 10 || count % 10_000 == 0 }
 }

@@ -98,8 +98,10 @@ public enum GatewayMetrics {
         .counter("ringgate_worker_socket_bytes_total", #"direction="out""#, \.core.send_bytes, ""),
     ]
 
-    /// The `/metrics` page for `total` and one snapshot per worker, plus the drain state.
-    public static func render(total: MetricsSnapshot, workers: [MetricsSnapshot], draining: Bool, backend: BackendCounters? = nil) -> String {
+    /// The `/metrics` page for `total` and one snapshot per worker, plus the drain state and,
+    /// with application workers, the link counters and each open link.
+    public static func render(total: MetricsSnapshot, workers: [MetricsSnapshot], draining: Bool,
+                              backend: BackendCounters? = nil, links: [BackendLinkState] = []) -> String {
         var out = ""
         out.reserveCapacity(8192)
         write(series, into: &out) { series in
@@ -111,14 +113,7 @@ public enum GatewayMetrics {
                 return "\(series.name){\(labels)} \(workers[index][keyPath: series.value])"
             }
         }
-        if let backend {
-            // The worker link's counters, one series each (links_open is a gauge).
-            for (name, value) in backend.fields {
-                let gauge = name == "backend_links_open"
-                let metric = "ringgate_" + name + (gauge ? "" : "_total")
-                out += "# TYPE \(metric) \(gauge ? "gauge" : "counter")\n\(metric) \(value)\n"
-            }
-        }
+        if let backend { writeBackend(backend, links: links, into: &out) }
         out += "# HELP ringgate_draining 1 while the gateway drains (no longer accepting).\n"
         out += "# TYPE ringgate_draining gauge\nringgate_draining \(draining ? 1 : 0)\n"
         out += "# HELP ringgate_workers Worker rings.\n# TYPE ringgate_workers gauge\nringgate_workers \(workers.count)\n"

@@ -1,3 +1,4 @@
+import Logging
 import CRingCore
 import RingEngine
 import RingGateProtocol
@@ -67,7 +68,7 @@ extension GatewayWorker {
             // A kernel without socket getsockopt commands: stop asking, say so once.
             if peerQueriesWork && (event.result == -EINVAL || event.result == -EOPNOTSUPP) {
                 peerQueriesWork = false
-                GatewayLog.say("backend: this kernel cannot report client addresses (io_uring getsockopt); OPEN has none")
+                GatewayLog.logger.warning("backend: this kernel cannot report client addresses (io_uring getsockopt); OPEN has none")
             }
         } else {
             pendingUpgrades[slot]?.remote = PeerAddress.format(event) ?? ""

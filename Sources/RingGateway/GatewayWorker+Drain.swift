@@ -38,6 +38,8 @@ extension GatewayWorker {
         case GatewayMail.drainKind:
             let code = CloseCode(rawValue: UInt16(truncatingIfNeeded: tag >> 40)) ?? .goingAway
             startDrain(code: code, windowMs: UInt32(truncatingIfNeeded: tag))
+        case GatewayMail.limitsKind:
+            applyReloadedLimits()
         default:
             break
         }

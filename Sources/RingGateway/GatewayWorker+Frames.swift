@@ -12,7 +12,7 @@ extension GatewayWorker {
             return
         }
         var sink = FrameSink(owner: self, slot: slot)
-        let outcome = receivers.pointer(slot).pointee.receive(buffer, limits: configuration.frames, handler: &sink)
+        let outcome = receivers.pointer(slot).pointee.receive(buffer, limits: limits.frames, handler: &sink)
         if case .fail = outcome, states[slot].phase == .open {
             counters.protocolErrors += 1
             let violation = receivers[slot].violation
@@ -124,7 +124,7 @@ extension GatewayWorker {
         }
         state.pointee.phase = .closing
         worker.close(id(slot), peerClosed ? .flush : .linger)
-        wheel.schedule(slot, at: now &+ closeTicks)
+        wheel.schedule(slot, at: now &+ limits.closeTicks)
     }
 
     func pause(_ slot: UInt32) {

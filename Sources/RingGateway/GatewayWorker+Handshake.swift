@@ -9,7 +9,7 @@ extension GatewayWorker {
             keepEarlyBytes(slot, UnsafeRawBufferPointer(buffer))
             return
         }
-        var parser = handshakes.removeValue(forKey: slot) ?? HandshakeParser(policy: configuration.handshake)
+        var parser = handshakes.removeValue(forKey: slot) ?? HandshakeParser(policy: limits.handshake)
         switch parser.feed(UnsafeRawBufferPointer(buffer)) {
         case .needMore:
             handshakes[slot] = parser
@@ -40,14 +40,16 @@ extension GatewayWorker {
         // Most connections are quiet once upgraded, so they start parked: the core read the
         // request with a one-shot recv, so nothing has to be cancelled, and the first message
         // that comes soon after (see `received`) turns the connection back to a multishot recv.
-        if parkTicks > 0 {
+        if limits.parkTicks > 0 {
             states.pointer(slot).pointee.flags.insert(.parked)
             worker.park(id(slot))
             counters.parked += 1
         }
-        // Spread first checks (ping, idle) over half an interval: a million clients that connect
-        // in the same second must not all be visited in the same tick.
-        let firstCheck = pingTicks
+        // The first check comes when the first of ping and idle could be due, spread over half
+        // of that: a million clients that connect in the same second must not all be visited in
+        // the same tick.
+        var firstCheck = limits.pingTicks
+        if limits.idleTicks > 0 { firstCheck = min(firstCheck, limits.idleTicks) }
         let jitter = TimingWheel.jitter(for: slot &+ states[slot].generation, window: firstCheck)
         wheel.schedule(slot, at: cappedByDrain(slot, now &+ firstCheck &- jitter / 2))
     }
@@ -97,7 +99,7 @@ extension GatewayWorker {
     func finishWithoutFrames(_ slot: UInt32) {
         states.pointer(slot).pointee.phase = .closing
         worker.close(id(slot), .linger)
-        wheel.schedule(slot, at: now &+ closeTicks)
+        wheel.schedule(slot, at: now &+ limits.closeTicks)
     }
 
     /// Queues bytes as they are; false (and the connection aborted) when they do not fit.

@@ -33,16 +33,16 @@ extension GatewayWorker {
 
     private func heartbeat(_ slot: UInt32, _ state: UnsafeMutablePointer<ConnectionState>) {
         let quietFor = now &- state.pointee.lastSeenTick
-        if idleTicks > 0, now &- state.pointee.lastMessageTick >= idleTicks {
+        if limits.idleTicks > 0, now &- state.pointee.lastMessageTick >= limits.idleTicks {
             counters.idleTimeouts += 1
             closeWithFrame(slot, code: .goingAway, reason: "idle timeout")
             return
         }
         var next: UInt32
-        if quietFor >= pingTicks &+ pongTicks {
+        if quietFor >= limits.pingTicks &+ limits.pongTicks {
             // Data the kernel already announced (a pong on its way up) is not silence: look again
             // next tick, for at most one more pong timeout.
-            if worker.inputPending(id(slot)), quietFor < pingTicks &+ pongTicks &+ pongTicks {
+            if worker.inputPending(id(slot)), quietFor < limits.pingTicks &+ limits.pongTicks &+ limits.pongTicks {
                 wheel.schedule(slot, at: now &+ 1)
                 return
             }
@@ -50,28 +50,28 @@ extension GatewayWorker {
             counters.pongTimeouts += 1
             worker.close(id(slot), .abort)
             return
-        } else if quietFor >= pingTicks {
+        } else if quietFor >= limits.pingTicks {
             if !state.pointee.flags.contains(.pingOutstanding) {
                 state.pointee.flags.insert(.pingOutstanding)
                 if sendControlFrame(slot, .ping, UnsafeRawBufferPointer(start: nil, count: 0)) {
                     counters.pingsSent += 1
                 }
             }
-            next = state.pointee.lastSeenTick &+ pingTicks &+ pongTicks
+            next = state.pointee.lastSeenTick &+ limits.pingTicks &+ limits.pongTicks
         } else {
-            next = state.pointee.lastSeenTick &+ pingTicks
+            next = state.pointee.lastSeenTick &+ limits.pingTicks
         }
-        if parkTicks > 0, !state.pointee.flags.contains(.parked) {
-            if quietFor >= parkTicks {
+        if limits.parkTicks > 0, !state.pointee.flags.contains(.parked) {
+            if quietFor >= limits.parkTicks {
                 state.pointee.flags.insert(.parked)
                 worker.park(id(slot))
                 counters.parked += 1
             } else {
-                next = earlier(next, state.pointee.lastSeenTick &+ parkTicks)
+                next = earlier(next, state.pointee.lastSeenTick &+ limits.parkTicks)
             }
         }
-        if idleTicks > 0 {
-            next = earlier(next, state.pointee.lastMessageTick &+ idleTicks)
+        if limits.idleTicks > 0 {
+            next = earlier(next, state.pointee.lastMessageTick &+ limits.idleTicks)
         }
         wheel.schedule(slot, at: cappedByDrain(slot, next))
     }

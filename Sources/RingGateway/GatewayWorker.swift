@@ -18,8 +18,8 @@ final class GatewayWorker: WorkerHandler {
     let worker: Worker
     let states: SlotArray<ConnectionState>
     let receivers: SlotArray<FrameReceiver>
-    /// Per-connection rate windows; mapped only when a rate limit is configured.
-    let rates: SlotArray<RateWindow>?
+    /// Per-connection rate windows; mapped only once a rate limit is configured.
+    var rates: SlotArray<RateWindow>?
     let wheel: TimingWheel
     let application: EchoApplication
     /// Request heads that arrived in pieces, by slot; empty in the common case.
@@ -55,12 +55,10 @@ final class GatewayWorker: WorkerHandler {
     /// Set while the gateway drains; see GatewayWorker+Drain.swift.
     var drain = DrainState()
 
-    let pingTicks: UInt32
-    let parkTicks: UInt32
-    let pongTicks: UInt32
-    let idleTicks: UInt32
-    let handshakeTicks: UInt32
-    let closeTicks: UInt32
+    /// Message, header and rate limits and timeouts; see ConnectionLimits.swift.
+    var limits: ConnectionLimits
+    /// A new set from a reload, waiting for the worker's thread; see GatewayWorker+Reload.swift.
+    let reloadedLimits = Mutex<ConnectionLimits?>(nil)
     let sendQueueLimit: Int
     let pauseAboveBytes: Int
     let resumeBelowBytes: Int
@@ -73,16 +71,11 @@ final class GatewayWorker: WorkerHandler {
         subscriptions = SubscriberSets(tableSize: tableSize)
         states = SlotArray(count: tableSize)
         receivers = SlotArray(count: tableSize)
-        rates = configuration.rateLimitMessages > 0 || configuration.rateLimitBytes > 0 ? SlotArray(count: tableSize) : nil
+        limits = ConnectionLimits(configuration)
+        rates = limits.limitsRate ? SlotArray(count: tableSize) : nil
         now = Self.clockTick(tickMs: configuration.tickMs)
         wheel = TimingWheel(capacity: tableSize, slotCount: configuration.wheelSlots, startTick: now)
         application = EchoApplication()
-        pingTicks = configuration.ticks(configuration.pingIntervalMs)
-        pongTicks = configuration.ticks(configuration.pongTimeoutMs)
-        parkTicks = configuration.parkAfterMs == 0 ? 0 : configuration.ticks(configuration.parkAfterMs)
-        idleTicks = configuration.idleTimeoutMs == 0 ? 0 : configuration.ticks(configuration.idleTimeoutMs)
-        handshakeTicks = configuration.ticks(configuration.handshakeTimeoutMs)
-        closeTicks = configuration.ticks(configuration.closeTimeoutMs)
         sendQueueLimit = Int(configuration.engine.sendQueueLimitBytes)
         pauseAboveBytes = Int(configuration.engine.sendQueueLimitBytes / 2)
         resumeBelowBytes = Int(configuration.engine.sendQueueLimitBytes / 4)
@@ -143,7 +136,7 @@ final class GatewayWorker: WorkerHandler {
         states[slot] = ConnectionState(
             generation: generation, lastSeenTick: now, lastMessageTick: now, phase: .handshake, flags: []
         )
-        wheel.schedule(slot, at: now &+ handshakeTicks)
+        wheel.schedule(slot, at: now &+ limits.handshakeTicks)
         rates?[slot] = RateWindow(windowStart: 0, messages: 0, bytes: 0)
         counters.openConnections += 1
     }
@@ -153,7 +146,7 @@ final class GatewayWorker: WorkerHandler {
         let state = states.pointer(slot)
         guard state.pointee.generation == event.gen, state.pointee.phase != .free else { return }
         // A parked connection that was heard from within the park window is busy again.
-        if state.pointee.flags.contains(.parked), now &- state.pointee.lastSeenTick < parkTicks {
+        if state.pointee.flags.contains(.parked), now &- state.pointee.lastSeenTick < limits.parkTicks {
             state.pointee.flags.remove(.parked)
             worker.unpark(id(slot))
         }

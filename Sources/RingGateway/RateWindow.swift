@@ -21,8 +21,8 @@ extension GatewayWorker {
         }
         window.pointee.messages &+= 1
         window.pointee.bytes = window.pointee.bytes &+ UInt32(clamping: bytes)
-        let messageLimit = configuration.rateLimitMessages
-        let byteLimit = configuration.rateLimitBytes
+        let messageLimit = limits.rateLimitMessages
+        let byteLimit = limits.rateLimitBytes
         guard (messageLimit > 0 && window.pointee.messages > messageLimit)
             || (byteLimit > 0 && window.pointee.bytes > byteLimit) else { return true }
         counters.rateLimited += 1

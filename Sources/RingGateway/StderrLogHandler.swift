@@ -4,10 +4,11 @@ import Synchronization
 import Glibc
 #endif
 
-/// Log lines on stderr, one per event: `ringgate: message key=value ...`, with the level
-/// written out (`ringgate: warning: ...`) for every level but info, so the established info
-/// lines ("ringgate: listening on HOST:PORT ...", the stats line) keep their shape for the
-/// scripts that read them. The level is process-wide and changes on SIGHUP.
+/// Log lines on stderr, one per event: `LABEL: message key=value ...` ("ringgate" for the
+/// gateway, "ringcore" for the C core), with the level written out (`ringgate: warning: ...`)
+/// for every level but info, so the established info lines ("ringgate: listening on
+/// HOST:PORT ...", the stats line) keep their shape for the scripts that read them. The level
+/// is process-wide and changes on SIGHUP.
 public struct StderrLogHandler: LogHandler {
     private static let level = Atomic<Int>(Logger.Level.allCases.firstIndex(of: .info)!)
 
@@ -31,10 +32,9 @@ public struct StderrLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    public func log(level: Logger.Level, message: Logger.Message, metadata extra: Logger.Metadata?,
-                    source: String, file: String, function: String, line: UInt) {
-        var text = level == .info ? "ringgate: \(message)" : "ringgate: \(level): \(message)"
-        let merged = extra.map { metadata.merging($0) { $1 } } ?? metadata
+    public func log(event: LogEvent) {
+        var text = event.level == .info ? "\(label): \(event.message)" : "\(label): \(event.level): \(event.message)"
+        let merged = event.metadata.map { metadata.merging($0) { $1 } } ?? metadata
         for key in merged.keys.sorted() { text += " \(key)=\(merged[key]!)" }
         text += "\n"
         // One write per line, so lines from different threads never interleave.

@@ -134,8 +134,9 @@ final class Service {
         gateway.drain(code: code, windowMs: settings.drainWindowMs)
     }
 
-    /// Re-reads the settings and applies those that can change while running; the others are
-    /// reported and wait for a restart (--takeover).
+    /// Re-reads the settings and applies those that can change while running (the keys marked
+    /// reloadable; ServiceConfiguration.reloading(from:)); the others are named and wait for a
+    /// restart (--takeover). One line says which changed keys applied and which did not.
     private func reload() {
         let fresh: ServiceConfiguration
         do {
@@ -144,18 +145,27 @@ final class Service {
             logger.error("reload refused, keeping the running settings: \(error)")
             return
         }
-        var changed: [String] = []
+        var applied: [String] = []
         var needRestart: [String] = []
         for key in SettingKey.all where key.value(in: fresh) != key.value(in: settings) {
-            if key.reloadable { changed.append(key.name) } else { needRestart.append(key.name) }
+            if key.reloadable { applied.append(key.name) } else { needRestart.append(key.name) }
         }
-        settings.logLevel = fresh.logLevel
-        settings.statsIntervalMs = fresh.statsIntervalMs
-        settings.drainWindowMs = fresh.drainWindowMs
-        settings.drainTimeoutMs = fresh.drainTimeoutMs
-        StderrLogHandler.setLevel(fresh.logLevel)
-        reloadCertificates(fresh.tls)
-        logger.info("reloaded", metadata: ["changed": "\(changed.joined(separator: ","))"])
+        let next = settings.reloading(from: fresh)
+        StderrLogHandler.setLevel(next.logLevel)
+        let maxConnections = gateway.reloadLimits(next.gateway)
+        if maxConnections < next.gateway.engine.maxConnections {
+            logger.warning("""
+                max-connections \(next.gateway.engine.maxConnections) is capped at \(maxConnections), what the \
+                connection tables sized at start hold; a restart (--takeover) sizes them anew
+                """)
+        }
+        reloadCertificates(next.tls)
+        let tlsInForce = settings.tls
+        settings = next
+        settings.tls = tlsInForce
+        logger.info("reloaded", metadata: [
+            "applied": "\(applied.joined(separator: ","))", "restart_needed": "\(needRestart.joined(separator: ","))",
+        ])
         if !needRestart.isEmpty {
             logger.warning("these settings take effect only after a restart (--takeover): \(needRestart.joined(separator: ", "))")
         }
@@ -165,9 +175,10 @@ final class Service {
 extension Service {
     /// Re-reads the wss:// certificates and keys on SIGHUP, from the files `fresh` names (so a
     /// changed tls-cert, tls-key, tls-sni-cert, tls-ciphers, tls-ciphersuites or tls-min-version
-    /// applies too). New connections get the new context; open ones keep theirs. On failure
-    /// the running certificates stay. Turning wss:// on or off, or moving its port, needs a
-    /// restart and is reported with the other such keys.
+    /// applies too), and makes `fresh` the running TLS settings. New connections get the new
+    /// context; open ones keep theirs. On failure the running certificates and settings stay.
+    /// Turning wss:// on or off, or moving its port, needs a restart and is reported with the
+    /// other such keys; `fresh` keeps the running port for that reason.
     func reloadCertificates(_ fresh: TLSSettings) {
         guard settings.tls.configuration != nil else { return }
         guard let wanted = fresh.configuration else {
@@ -176,22 +187,12 @@ extension Service {
         }
         do {
             try gateway.reloadTLS(wanted)
-            settings.tls = TLSSettings(reloadedFrom: fresh, keeping: settings.tls)
+            settings.tls = fresh
             logger.info("TLS certificates reloaded", metadata: ["cert": "\(wanted.certificateChainFile)",
                                                                "sni_certs": "\(wanted.sniCertificates.count)"])
         } catch {
             logger.error("TLS reload failed, keeping the old certificates: \(error)")
         }
-    }
-}
-
-extension TLSSettings {
-    /// `fresh`'s reloadable keys over `running`'s listener keys (port, no-plain), which only a
-    /// restart changes.
-    init(reloadedFrom fresh: TLSSettings, keeping running: TLSSettings) {
-        self = fresh
-        port = running.port
-        noPlain = running.noPlain
     }
 }
 

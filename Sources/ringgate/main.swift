@@ -22,6 +22,7 @@ do {
 }
 LoggingSystem.bootstrap { StderrLogHandler(label: $0) }
 StderrLogHandler.setLevel(settings.logLevel)
+CoreLog.install()
 exit(Service(settings: settings, arguments: arguments).run())
 
 /// The environment as a dictionary, read without Foundation.

@@ -39,6 +39,10 @@ struct LoadResult {
             "messages sent \(counters.messagesSent), received \(counters.messagesReceived), "
                 + "\(Int(messagesPerSecond)) msg/s while measuring; pings answered \(counters.pingsAnswered)",
         ]
+        if !counters.serverCloseCodes.isEmpty {
+            lines.append("close frames from the server by code: " + counters.serverCloseCodes.sorted { $0.key < $1.key }
+                .map { "\($0.key)=\($0.value)" }.joined(separator: " "))
+        }
         if !counters.connectFailures.isEmpty {
             lines.append("connect failures by errno: " + counters.connectFailures.sorted { $0.key < $1.key }
                 .map { "\($0.key)=\($0.value)" }.joined(separator: " "))
@@ -70,6 +74,8 @@ struct LoadResult {
             ("connect_failures", "{" + counters.connectFailures.sorted { $0.key < $1.key }.map { "\"\($0.key)\": \($0.value)" }
                 .joined(separator: ", ") + "}"),
             ("handshake_failures", "\(counters.handshakeFailures)"), ("closed_by_server", "\(counters.closedByServer)"),
+            ("server_close_codes", "{" + counters.serverCloseCodes.sorted { $0.key < $1.key }.map { "\"\($0.key)\": \($0.value)" }
+                .joined(separator: ", ") + "}"),
             ("ramp_seconds", "\(rampSeconds)"), ("hold_seconds", "\(holdSeconds)"), ("open_at_end", "\(openAtEnd)"),
             ("messages_sent", "\(counters.messagesSent)"), ("messages_received", "\(counters.messagesReceived)"),
             ("messages_per_second", "\(messagesPerSecond)"), ("pings_answered", "\(counters.pingsAnswered)"),

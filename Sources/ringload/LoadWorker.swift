@@ -15,7 +15,11 @@ struct LoadCounters: Sendable {
     var upgraded = 0
     var connectFailures: [Int32: Int] = [:]
     var handshakeFailures = 0
+    /// Connections whose socket closed while open, without a close frame.
     var closedByServer = 0
+    /// Close frames the server started (a drain's 1001 or 1012, a policy's 1008), by code;
+    /// 1005 when the frame carried none.
+    var serverCloseCodes: [UInt16: Int] = [:]
     var messagesSent = 0
     var messagesReceived = 0
     var bytesSent = 0
@@ -29,6 +33,7 @@ struct LoadCounters: Sendable {
         for (code, count) in other.connectFailures { connectFailures[code, default: 0] += count }
         handshakeFailures += other.handshakeFailures
         closedByServer += other.closedByServer
+        for (code, count) in other.serverCloseCodes { serverCloseCodes[code, default: 0] += count }
         messagesSent += other.messagesSent
         messagesReceived += other.messagesReceived
         bytesSent += other.bytesSent
@@ -72,7 +77,13 @@ final class LoadWorker: WorkerHandler {
     private var destination: Int32 = -1
     private var sources: [Int32] = []
     private var nextSource = 0
-    private var perTick: Int
+    /// This ring's share of --ramp, in connections per second.
+    private let rampPerSecond: Int
+    private let ticksPerSecond: Int
+    /// Connects this ring may start, in 1/ticksPerSecond units: each tick adds `rampPerSecond`
+    /// and each connect spends `ticksPerSecond`, so a ramp under one connection per tick and
+    /// ring keeps its rate instead of rounding up to one per tick.
+    private var rampCredit = 0
     private var tick: UInt32 = 0
     private var nowNs: UInt64 = 0
     private var random = SplitMix(seed: 0x5EED)
@@ -88,8 +99,9 @@ final class LoadWorker: WorkerHandler {
         connections.initialize(repeating: LoadConnection(), count: tableSize)
         wheel = TimingWheel(capacity: tableSize, slotCount: 4096, startTick: 0)
         tally = BroadcastTally(expectedMessages: plan.scenario == .broadcast ? plan.messages : 0)
-        let ticksPerSecond = max(1, 1000 / Int(plan.tickMs))
-        perTick = max(1, plan.rampPerSecond / max(1, plan.workers) / ticksPerSecond)
+        ticksPerSecond = max(1, 1000 / Int(plan.tickMs))
+        let rings = max(1, plan.workers)
+        rampPerSecond = plan.rampPerSecond / rings + (worker.index < plan.rampPerSecond % rings ? 1 : 0)
         random = SplitMix(seed: 0x5EED &+ UInt64(worker.index))
     }
 
@@ -138,8 +150,9 @@ final class LoadWorker: WorkerHandler {
     }
 
     private func rampUp() {
-        var budget = perTick
-        while budget > 0 && counters.connectsStarted < target {
+        guard counters.connectsStarted < target else { return }
+        rampCredit += rampPerSecond
+        while rampCredit >= ticksPerSecond && counters.connectsStarted < target {
             let source: Int32 = sources.isEmpty ? -1 : sources[nextSource % sources.count]
             nextSource &+= 1
             switch worker.connect(to: destination, from: source) {
@@ -149,7 +162,7 @@ final class LoadWorker: WorkerHandler {
                 counters.connectFailures[failure.errno, default: 0] += 1
             }
             counters.connectsStarted += 1
-            budget -= 1
+            rampCredit -= ticksPerSecond
         }
     }
 
@@ -265,6 +278,12 @@ final class LoadWorker: WorkerHandler {
             counters.pingsAnswered += 1
             frames.pong.withUnsafeBytes { _ = worker.send(ConnectionID(slot: slot, generation: c.pointee.generation), $0) }
         case 0x8:
+            if c.pointee.phase == .open {
+                // The code is the payload's first two bytes, big-endian (RFC 6455 section 5.5.1).
+                let high = UInt8(truncatingIfNeeded: prefix), low = UInt8(truncatingIfNeeded: prefix >> 8)
+                let code = prefixCount >= 2 ? UInt16(high) << 8 | UInt16(low) : 1005
+                counters.serverCloseCodes[code, default: 0] += 1
+            }
             c.pointee.phase = .closing
             worker.close(ConnectionID(slot: slot, generation: c.pointee.generation))
         default:

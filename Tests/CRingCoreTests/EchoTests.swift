@@ -171,6 +171,23 @@ struct EchoTests {
         late.close()
     }
 
+    @Test("max-connections lowered and raised while running, capped by the tables")
+    func maxConnectionsChangesWhileRunning() throws {
+        let (engine, counters) = try startEcho { $0.workers = 2; $0.maxConnections = 10 }
+        defer { engine.stop() }
+        #expect(engine.setMaxConnections(3) == 3)
+        let held = (0..<3).compactMap { _ in LoopbackClient(port: engine.port) }
+        #expect(eventually { counters.opened.load(ordering: .relaxed) == 3 })
+        let extra = try #require(LoopbackClient(port: engine.port))
+        #expect(extra.waitForClose())
+        #expect(eventually { engine.stats.refused_over_limit == 1 })
+        // Raised past what the tables hold: capped at their total, and the next one is served.
+        #expect(engine.setMaxConnections(1_000_000) == UInt32(engine.tableSize * engine.workerCount))
+        let late = try #require(LoopbackClient(port: engine.port))
+        #expect(late.send([5]) && late.receive(exactly: 1) == [5])
+        (held + [extra, late]).forEach { $0.close() }
+    }
+
     @Test("more workers than cores all serve connections")
     func moreWorkersThanCores() throws {
         let workers = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) + 2

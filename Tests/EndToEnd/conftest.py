@@ -23,6 +23,7 @@ sys.path.insert(0, str(HERE))
 
 ROOT = HERE.parent.parent
 BINARY = Path(os.environ.get("RINGGATE_BINARY", ROOT / ".build" / "debug" / "ringgate"))
+RINGLOAD = Path(os.environ.get("RINGLOAD_BINARY", ROOT / ".build" / "debug" / "ringload"))
 
 LISTENING = re.compile(r"ringgate: listening on (\S+):(\d+) ")
 ADMIN = re.compile(r"ringgate: admin on (\S+):(\d+)$")

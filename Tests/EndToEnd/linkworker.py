@@ -186,7 +186,9 @@ class LinkWorker:
         self.send(frame(C_TOPIC, struct.pack("<II", count, age_ms) + topic.encode()))
 
     def close(self):
+        # shutdown first: while the reader thread sits in recv, close alone sends no FIN.
         try:
-            self.sock.close()
+            self.sock.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
+        self.sock.close()

@@ -76,6 +76,12 @@ def test_the_example_file_loads_and_documents_every_key(tmp_path):
     assert set(keys) - {"config", "takeover"} == set(example_keys)
 
 
+def test_the_readme_shows_the_example_file_whole():
+    readme = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"^```toml\n(.*?)^```$", readme, re.M | re.S)
+    assert blocks == [EXAMPLE.read_text()], "README's toml block must be docs/ringgate.example.toml, unchanged"
+
+
 @pytest.mark.parametrize("args, env, expected", [
     (["--wait-mode", "fast"], {}, "invalid value 'fast' for wait-mode (from --wait-mode): expected one of recv, poll"),
     (["--port", "70000"], {}, "for port (from --port): expected an integer from 0 to 65535"),

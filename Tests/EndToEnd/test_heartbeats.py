@@ -110,6 +110,23 @@ def test_idle_timeout_closes_with_1001(gateway):
     assert stats["pong_timeouts"] == 0
 
 
+def test_an_idle_timeout_shorter_than_the_ping_interval_is_kept(gateway):
+    # The first check after the upgrade must come at the idle deadline, not at the first ping
+    # 25 s later.
+    server = gateway("--workers", "1", "--idle-timeout", "0.5", "--ping-interval", "25", "--park-after", "0",
+                     "--tick-ms", "50")
+
+    async def scenario():
+        opened = time.monotonic()
+        async with connect(f"ws://127.0.0.1:{server.port}/", ping_interval=None, open_timeout=10) as ws:
+            with pytest.raises(ConnectionClosed):
+                await asyncio.wait_for(ws.recv(), 5.0)
+            assert ws.protocol.close_rcvd is not None and ws.protocol.close_rcvd.code == 1001
+            assert 0.4 <= time.monotonic() - opened <= 3.0
+    run(scenario())
+    assert server.stop(until=lambda s: s["idle_timeouts"] >= 1)["idle_timeouts"] == 1
+
+
 def test_data_messages_keep_an_idle_timeout_away(gateway):
     server = gateway("--workers", "1", "--idle-timeout", "1", *HEARTBEAT)
 

@@ -1,39 +1,20 @@
 """Operating ringgate: metrics while traffic flows, readiness during a drain, the drain itself
-(1001 spread over the window, exit 0 when empty) and a restart that refuses no connection."""
+(1001 spread over the window, exit 0 when empty) and a restart under a steady connect load
+(ringload) that refuses no connection."""
 
 import asyncio
+import json
 import signal
-import socket
 import subprocess
-import threading
 import time
-import urllib.error
-import urllib.request
+
+import pytest
 
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from conftest import BINARY
-
-
-def http_get(port, path):
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
-
-
-def scrape(port):
-    """`name{labels}` -> value for every sample on /metrics."""
-    status, text = http_get(port, "/metrics")
-    assert status == 200
-    samples = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            name, value = line.rsplit(" ", 1)
-            samples[name] = float(value)
-    return samples
+from admin import http_get, scrape
+from conftest import BINARY, RINGLOAD, parse_stats
 
 
 def test_metrics_move_with_traffic(gateway):
@@ -113,49 +94,57 @@ def test_sigterm_drains_with_1001_spread_over_the_window(gateway):
     assert any(line == "ringgate: stopping" for line in server.lines)
 
 
-def test_a_restart_refuses_no_connection(gateway, tmp_path):
+def final_stats(server):
+    """The stats line a gateway printed as it exited on its own (after a drain)."""
+    assert server.process.wait(10) == 0
+    server._reader.join(5)
+    finals = [parse_stats(line) for line in server.lines if parse_stats(line) is not None]
+    assert finals and any(line == "ringgate: stopping" for line in server.lines), server.lines
+    return finals[-1]
+
+
+def test_a_restart_under_a_steady_connect_load_refuses_nothing(gateway, tmp_path):
+    # ringload opens 1000 connections at 200 per second (5 s of steady upgrades); a second
+    # gateway takes the listeners over 1 s in, and the first drains with 1012 over 0.5 s.
+    connections, rate = 1000, 200
     control = tmp_path / "control.sock"
     old = gateway("--workers", "2", "--admin-port", "0", "--control-socket", control, "--drain-window", "0.5")
     port = old.port
-    results = {"ok": 0, "refused": 0, "other": 0}
-    stop = threading.Event()
+    load = subprocess.Popen(
+        [str(RINGLOAD), "idle", "--url", f"ws://127.0.0.1:{port}/", "--connections", str(connections),
+         "--ramp", str(rate), "--duration", "0.5", "--workers", "2", "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        async def held_client_sees_1012():
+            async with connect(f"ws://127.0.0.1:{port}/") as ws:
+                time.sleep(1.0)
+                new = gateway("--workers", "2", "--admin-port", "0", "--takeover", control, "--control-socket", control)
+                assert new.port == port and new.admin_port == old.admin_port
+                try:
+                    while True:
+                        await ws.recv()
+                except ConnectionClosed as closed:
+                    return new, closed.rcvd.code if closed.rcvd else None
 
-    def connector():
-        while not stop.is_set():
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
-                    conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-                    answer = conn.recv(64)
-                    results["ok" if answer.startswith(b"HTTP/1.1 200") else "other"] += 1
-            except ConnectionRefusedError:
-                results["refused"] += 1
-            except OSError:
-                results["other"] += 1
-
-    threads = [threading.Thread(target=connector) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-
-    async def held_client_sees_1012():
-        async with connect(f"ws://127.0.0.1:{port}/") as ws:
-            time.sleep(0.3)
-            new = gateway("--workers", "2", "--admin-port", "0", "--takeover", control, "--control-socket", control)
-            assert new.port == port and new.admin_port == old.admin_port
-            try:
-                while True:
-                    await ws.recv()
-            except ConnectionClosed as closed:
-                return new, closed.rcvd.code if closed.rcvd else None
-
-    new, code = asyncio.run(held_client_sees_1012())
+        new, code = asyncio.run(held_client_sees_1012())
+        output, _ = load.communicate(timeout=90)
+    finally:
+        if load.poll() is None:
+            load.kill()
+            load.wait(10)
     assert code == 1012
-    assert old.process.wait(10) == 0
-    time.sleep(0.5)  # keep connecting to the new process alone
-    stop.set()
-    for thread in threads:
-        thread.join(10)
-    assert results["refused"] == 0 and results["other"] == 0, results
-    assert results["ok"] > 20, results
+    assert load.returncode == 0
+    report = json.loads(output)
+    # No connection attempt was refused or broken: every one connected and upgraded.
+    assert report["failures"] == 0 and report["connect_failures"] == {}, report
+    assert report["upgraded"] == connections, report
+    assert report["closed_by_server"] == 0, report
+    # The old process closed each of its connections with 1012, and only those.
+    drained = report["server_close_codes"].get("1012", 0)
+    assert set(report["server_close_codes"]) <= {"1012"}, report
+    old_stats = final_stats(old)
+    assert old_stats["handshakes_ok"] == drained + 1  # and the held client
+    assert 0 < drained < connections, report  # the switch came in the middle of the ramp
 
     async def echo():
         async with connect(f"ws://127.0.0.1:{port}/") as ws:
@@ -165,7 +154,7 @@ def test_a_restart_refuses_no_connection(gateway, tmp_path):
     assert asyncio.run(echo()) == "served by the new process"
     assert http_get(new.admin_port, "/readyz")[0] == 200
     assert control.exists()  # the new process took the control socket over for the next restart
-    assert new.stop()["handshakes_ok"] >= 1
+    assert new.stop()["handshakes_ok"] == connections - drained + 1
 
 
 def test_takeover_without_a_running_gateway_fails_cleanly(tmp_path):
@@ -184,6 +173,66 @@ def test_sighup_applies_what_it_can_and_names_the_rest(gateway, tmp_path):
     assert server.wait_for_line(lambda l: "reload refused" in l and "bogus-key" in l, 5)
     config.write_text('log-level = "debug"\nworkers = 2\n')
     server.process.send_signal(signal.SIGHUP)
-    assert server.wait_for_line(lambda l: l.startswith("ringgate: reloaded") and "changed=log-level" in l, 5)
+    assert server.wait_for_line(
+        lambda l: l == "ringgate: reloaded applied=log-level restart_needed=workers", 5)
     assert server.wait_for_line(lambda l: "take effect only after a restart" in l and "workers" in l, 5)
     server.stop()
+
+
+def test_sighup_applies_new_limits_to_open_and_new_connections(gateway, tmp_path):
+    config = tmp_path / "ringgate.toml"
+    config.write_text("max-message-size = 4096\n")
+    server = gateway("--config", config, "--workers", "1", "--tick-ms", "50")
+    url = f"ws://127.0.0.1:{server.port}/"
+    big = "x" * 2000
+
+    async def closed_with(ws):
+        try:
+            while True:
+                await asyncio.wait_for(ws.recv(), 5)
+        except ConnectionClosed as closed:
+            return closed.rcvd.code if closed.rcvd else None
+
+    async def scenario():
+        # Before: a 2000-byte message and a burst of 20 both pass.
+        early = await connect(url)
+        quiet = await connect(url, ping_interval=None)
+        await early.send(big)
+        assert await early.recv() == big
+        for index in range(20):
+            await early.send(f"burst {index}")
+        assert [await early.recv() for _ in range(20)] == [f"burst {index}" for index in range(20)]
+
+        config.write_text("max-message-size = 1000\nrate-limit-messages = 5\nidle-timeout = 1\nmax-connections = 2\n")
+        mark = len(server.lines)
+        server.process.send_signal(signal.SIGHUP)
+        line = server.wait_for_line(lambda l: l.startswith("ringgate: reloaded"), 5, after=mark)
+        assert line == ("ringgate: reloaded applied=max-connections,rate-limit-messages,max-message-size,idle-timeout "
+                        "restart_needed="), line
+        reloaded_at = time.monotonic()
+
+        # A connection opened before the reload is held to the new message limit (1009)...
+        await early.send(big)
+        assert await closed_with(early) == 1009
+        # ...and to the new idle timeout, though its next timer check was 10 s away (1001).
+        assert await closed_with(quiet) == 1001
+        assert time.monotonic() - reloaded_at < 4.0
+        # A new one is held to the new rate limit, which was off at start (1008).
+        flooding = await connect(url)
+        for index in range(10):
+            await flooding.send(f"flood {index}")
+        assert await closed_with(flooding) == 1008
+        server.wait_for_stats(lambda s: s["open"] == 0)
+
+        # The connection limit fell to 2: a third connection is closed at once.
+        held = [await connect(url) for _ in range(2)]
+        with pytest.raises(Exception):
+            extra = await connect(url, open_timeout=5)
+            await extra.close()
+        for ws in held:
+            await ws.close()
+
+    asyncio.run(asyncio.wait_for(scenario(), 60))
+    stats = server.stop(until=lambda s: s["open"] == 0)
+    assert stats["protocol_errors"] >= 1 and stats["idle_timeouts"] == 1 and stats["rate_limited"] == 1
+    assert stats["refused_over_limit"] == 1

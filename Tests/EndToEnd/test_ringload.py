@@ -91,3 +91,24 @@ def test_a_fast_ramp_upgrades_every_connection(gateway):
                       "--duration", "1", "--workers", "2", "--ramp", "50000")
     assert report["failures"] == 0, report
     assert report["upgraded"] == 5000
+
+
+def test_a_slow_ramp_keeps_its_rate(gateway):
+    # 30 connections at 20 per second over two rings: half a connection per tick and ring,
+    # which must not round up to one per tick (that ramp would end in 0.15 s).
+    server = gateway("--workers", "2")
+    report = ringload("idle", "--url", f"ws://127.0.0.1:{server.port}/", "--connections", "30",
+                      "--duration", "0.2", "--workers", "2", "--ramp", "20")
+    assert report["upgraded"] == 30 and report["failures"] == 0
+    assert 1.2 <= report["ramp_seconds"] <= 5, report
+
+
+def test_close_frames_from_the_server_are_counted_by_code(gateway):
+    server = gateway("--workers", "2", "--idle-timeout", "0.5", "--ping-interval", "0.2", "--tick-ms", "50")
+    report = ringload("idle", "--url", f"ws://127.0.0.1:{server.port}/", "--connections", "20",
+                      "--duration", "1.5", "--workers", "2")
+    assert report["upgraded"] == 20 and report["failures"] == 0
+    assert report["server_close_codes"] == {"1001": 20}  # idle timeout: Going Away
+    assert report["closed_by_server"] == 0 and report["open_at_end"] == 0
+    stats = server.stop(until=lambda s: s["open"] == 0)
+    assert stats["idle_timeouts"] == 20

@@ -266,3 +266,25 @@ def test_rate_limit_closes_a_flooding_client_with_1008(gateway):
     run(scenario())
     stats = server.stop(until=lambda s: s["rate_limited"] >= 1)
     assert stats["rate_limited"] == 1
+
+
+def test_publishes_with_a_stale_seq_are_delivered_counted_and_logged_sparingly(gateway, socket_path):
+    server = gateway("--workers", "1", "--backend-socket", socket_path)
+    worker = join(server, socket_path, on_open=accept_into("scores"))
+    stale = 25
+
+    async def scenario():
+        async with connect(f"ws://127.0.0.1:{server.port}/") as ws:
+            worker.expect(OPEN)
+            worker.publish("scores", "kept", seq=100)
+            assert await asyncio.wait_for(ws.recv(), 5) == "kept"
+            for i in range(stale):
+                worker.publish("scores", f"old {i}", seq=50)  # not above 100: delivered, not kept
+            assert [await asyncio.wait_for(ws.recv(), 5) for _ in range(stale)] == [f"old {i}" for i in range(stale)]
+    run(scenario())
+    stats = server.stop(until=lambda s: s["history_not_kept"] >= stale and s["open"] == 0)
+    assert stats["history_not_kept"] == stale
+    # A worker that repeats a mistake gets a line the first ten times, not one per message.
+    logged = [line for line in server.lines if "not above 100: delivered, not kept" in line]
+    assert len(logged) == 10, logged
+    assert logged[0].startswith("ringgate: warning: backend: publish to scores") and logged[-1].endswith("(10 so far)")

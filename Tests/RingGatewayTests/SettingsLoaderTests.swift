@@ -69,6 +69,39 @@ import RingWebSocket
         #expect(Set(SettingKey.all.map(\.name)).count == SettingKey.all.count)
     }
 
+    /// A value other than the default for every key, to see which ones a reload takes.
+    private static let otherValues: [String: [String]] = [
+        "host": ["::1"], "port": ["9"], "workers": ["3"], "max-connections": ["77"], "backlog": ["5"],
+        "no-pin": ["true"], "tls-port": ["8443"], "tls-cert": ["/c.pem"], "tls-key": ["/k.pem"],
+        "tls-sni-cert": ["a.example=/a.pem,/a.key"], "tls-ciphers": ["AES128-SHA"],
+        "tls-ciphersuites": ["TLS_AES_128_GCM_SHA256"], "tls-min-version": ["1.3"], "no-plain": ["true"],
+        "buffer-size": ["128"], "buffer-count": ["64"], "wait-mode": ["poll"], "batch-wait-us": ["9"], "send-queue-limit": ["99"],
+        "send-pool": ["65536"], "slow-client": ["close"], "rate-limit-messages": ["5"], "rate-limit-bytes": ["6"],
+        "max-message-size": ["7"], "max-header-size": ["99"], "allowed-origin": ["https://x"], "subprotocol": ["p"],
+        "ping-interval": ["1"], "pong-timeout": ["2"], "idle-timeout": ["3"], "park-after": ["4"],
+        "handshake-timeout": ["5"], "close-timeout": ["6"], "tick-ms": ["7"], "wheel-slots": ["8"],
+        "backend-socket": ["/s"], "backend-socket-mode": ["600"], "backend-socket-group": ["g"],
+        "route": ["hash:path:1"], "no-worker": ["demo"], "on-worker-loss": ["close"], "backend-header": ["x"],
+        "backend-queue-limit": ["70000"], "max-topics": ["9"], "fanout-batch": ["9"], "admin-host": ["::1"],
+        "admin-port": ["1"], "log-level": ["debug"], "stats-interval": ["1"], "drain-window": ["1"],
+        "drain-timeout": ["1"], "control-socket": ["/c"], "takeover": ["/t"],
+    ]
+
+    @Test func aReloadTakesEveryReloadableKeyAndNoOther() throws {
+        let running = ServiceConfiguration()
+        var fresh = running
+        for key in SettingKey.all {
+            let values = try #require(Self.otherValues[key.name], "no other value for \(key.name)")
+            try key.apply(values, from: "test", to: &fresh)
+            #expect(key.value(in: fresh) != key.value(in: running), "\(key.name): pick a value other than the default")
+        }
+        let next = running.reloading(from: fresh)
+        for key in SettingKey.all {
+            let expected = key.reloadable ? key.value(in: fresh) : key.value(in: running)
+            #expect(key.value(in: next) == expected, "\(key.name) is \(key.reloadable ? "" : "not ")marked reloadable")
+        }
+    }
+
     @Test func drainMailRoundTrips() {
         let tag = GatewayMail.drain(code: .serviceRestart, windowMs: 123_456)
         #expect(tag >> 56 == GatewayMail.drainKind)

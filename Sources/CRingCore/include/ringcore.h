@@ -130,6 +130,15 @@ uint32_t rg_engine_worker_count(const rg_engine *e);
 rg_worker *rg_engine_worker(rg_engine *e, uint32_t index);
 /* Per-worker fixed-file table size actually used (capped by RLIMIT_NOFILE). */
 uint32_t rg_engine_table_size(const rg_engine *e);
+/*
+ * Changes how many connections the engine holds at most, from any thread;
+ * a new connection past it is closed at once (refused_over_limit). The
+ * tables keep the size they got at creation, so `max` is capped at their
+ * total (rg_engine_table_size x workers), and 0 counts as 1. Connections
+ * already open stay open when they are more than the new maximum. Returns
+ * the maximum in force.
+ */
+uint32_t rg_engine_set_max_connections(rg_engine *e, uint32_t max);
 /* One line describing what the engine fell back from, or "" (e.g. no DEFER_TASKRUN). */
 const char *rg_engine_notes(const rg_engine *e);
 
@@ -393,6 +402,35 @@ int rg_engine_set_tls(rg_engine *e, rg_tls *t);
 
 /* The bound TLS port (0 without a TLS listener). */
 uint16_t rg_engine_tls_port(const rg_engine *e);
+
+/*
+ * Log lines of the core: a few per run (start-up notes, kernel fallbacks,
+ * rate-limited counts of refusals and failures), never one per connection or
+ * message. Levels follow swift-log's order, so an embedder maps them one to one.
+ */
+enum rg_log_level {
+	RG_LOG_DEBUG = 1,
+	RG_LOG_INFO,
+	RG_LOG_NOTICE,
+	RG_LOG_WARNING,
+	RG_LOG_ERROR,
+	RG_LOG_CRITICAL,
+};
+
+/*
+ * Receives one log line, without a newline; `line` is valid only during the
+ * call. Called on worker threads and on the thread in rg_engine_create or
+ * rg_engine_start, possibly at once: it must be thread-safe and must not call
+ * back into the engine.
+ */
+typedef void (*rg_log_fn)(enum rg_log_level level, const char *line);
+
+/*
+ * Sends the core's log lines to `fn`, process-wide; NULL restores stderr
+ * ("ringcore: warning: ..."). Set it before rg_engine_create so no line
+ * goes the old way; the sink decides format and which levels to keep.
+ */
+void rg_log_set_sink(rg_log_fn fn);
 
 /*
  * SHA-1 of `len` bytes at `data` into `out`, via OpenSSL's libcrypto.

@@ -20,6 +20,8 @@ public struct BackendCounters: Sendable, Equatable {
     /// Messages not queued to a slow client under the `drop` policy.
     public var deliveriesDropped: UInt64 = 0
     public var historyGaps: UInt64 = 0
+    /// Publishes delivered but not kept in history: their seq was not above the topic's last.
+    public var historyNotKept: UInt64 = 0
     public var topicsRefused: UInt64 = 0
 
     public init() {}
@@ -39,6 +41,7 @@ public struct BackendCounters: Sendable, Equatable {
         deliveries += other.deliveries
         deliveriesDropped += other.deliveriesDropped
         historyGaps += other.historyGaps
+        historyNotKept += other.historyNotKept
         topicsRefused += other.topicsRefused
     }
 
@@ -50,7 +53,7 @@ public struct BackendCounters: Sendable, Equatable {
             ("backend_upgrades_rejected", upgradesRejected), ("backend_moved", connectionsMoved),
             ("backend_closed_on_loss", connectionsClosedOnLoss), ("backend_paused", pausedForWorker),
             ("publishes", publishes), ("deliveries", deliveries), ("deliveries_dropped", deliveriesDropped),
-            ("history_gaps", historyGaps), ("topics_refused", topicsRefused),
+            ("history_gaps", historyGaps), ("history_not_kept", historyNotKept), ("topics_refused", topicsRefused),
         ]
     }
 }

@@ -1,3 +1,4 @@
+import Logging
 import RingGateProtocol
 import Synchronization
 import RingWebSocket
@@ -43,7 +44,7 @@ extension BackendHub {
         hub.link.name.withLock { $0 = name }
         hub.helloSeen = true
         directory.add(hub.link)
-        GatewayLog.say("backend: worker \"\(name)\" joined as link \(hub.link.id)")
+        GatewayLog.logger.info("backend: worker \"\(name)\" joined as link \(hub.link.id)")
         return nil
     }
 
@@ -131,7 +132,9 @@ extension BackendHub {
         guard !name.isEmpty, name.count <= LinkProtocol.maxTopicBytes else { throw LinkMalformed() }
         let text = String(decoding: name, as: UTF8.self)
         guard let topic = topics.topic(named: text) else {
-            if counters.topicsRefused == 0 { GatewayLog.say("backend: topic limit \(topics.limit) reached; new topics are refused") }
+            if counters.topicsRefused == 0 {
+                GatewayLog.logger.warning("backend: topic limit \(topics.limit) reached; new topics are refused")
+            }
             counters.topicsRefused += 1
             return nil
         }
@@ -159,11 +162,18 @@ extension BackendHub {
         guard let topic = try topicFor(name) else { return nil }
         let frame = SharedFrame(opcode: kind == 1 ? .text : .binary, payload: payload)
         let nowMs = Self.monotonicMs()
-        topic.history.withLock { history in
-            if let seq = history.number(requestedSeq) {
-                history.append(seq: seq, frame: frame, nowMs: nowMs)
-            } else {
-                GatewayLog.say("backend: publish to \(topic.name) with seq \(requestedSeq) not above \(history.lastSeq): delivered, not kept")
+        let refusedBelow: UInt64? = topic.history.withLock { history in
+            guard let seq = history.number(requestedSeq) else { return history.lastSeq }
+            history.append(seq: seq, frame: frame, nowMs: nowMs)
+            return nil
+        }
+        if let lastSeq = refusedBelow {
+            counters.historyNotKept += 1
+            if GatewayLog.isDue(counters.historyNotKept) {
+                GatewayLog.logger.warning("""
+                    backend: publish to \(topic.name) with seq \(requestedSeq) not above \(lastSeq): delivered, not kept \
+                    (\(counters.historyNotKept) so far)
+                    """)
             }
         }
         counters.publishes += 1

@@ -1,3 +1,4 @@
+import Logging
 import RingGateProtocol
 import Synchronization
 #if canImport(Glibc)
@@ -13,7 +14,7 @@ extension BackendHub {
             let count = read(hub.link.fd, scratch.baseAddress, scratch.count)
             if count > 0 { hub.input.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[..<count])) }
             if count == 0 {
-                fail(hub, reason: "the worker closed its link")
+                fail(hub, reason: "the worker closed its link", level: .notice)
                 return
             }
             if count < 0 {
@@ -28,6 +29,7 @@ extension BackendHub {
 
     private func parseFrames(_ hub: HubLink) {
         var consumed = 0
+        var commands: UInt64 = 0
         let outcome: (code: LinkErrorCode, detail: String)? = hub.input.withUnsafeBytes { raw in
             while consumed < raw.count {
                 switch LinkFrameScan.next(in: UnsafeRawBufferPointer(rebasing: raw[consumed...]), maxFrame: UInt32(hub.maxFrame)) {
@@ -37,12 +39,14 @@ extension BackendHub {
                     return (.frameTooLarge, "frame length \(length) outside 1...\(hub.maxFrame)")
                 case .frame(let type, let body, let size):
                     consumed += size
+                    commands += 1
                     if let error = dispatch(hub, type: type, body: body) { return error }
                 }
             }
             return nil
         }
         hub.input.removeFirst(consumed)
+        hub.link.commandsRead.add(commands, ordering: .relaxed)
         if let outcome { protocolError(hub, outcome.code, outcome.detail) }
     }
 
@@ -64,6 +68,7 @@ extension BackendHub {
     func flush(_ hub: HubLink) {
         while !hub.failed {
             if hub.outputOffset == hub.output.count {
+                hub.link.eventsWritten.add(UInt64(hub.output.frames), ordering: .relaxed)
                 hub.output.reset()
                 hub.outputOffset = 0
                 hub.link.outbox.withLock { swap(&$0, &hub.output) }
@@ -90,8 +95,9 @@ extension BackendHub {
     }
 
     /// Closes the link, counts what it still held for the worker, and tells every
-    /// gateway thread, which moves or closes the link's connections.
-    func fail(_ hub: HubLink, reason: String, lostIsExpected: Bool = false) {
+    /// gateway thread, which moves or closes the link's connections. `level` is the log
+    /// line's: a failure warns, a worker that left is a notice, a gateway stopping is info.
+    func fail(_ hub: HubLink, reason: String, level: Logger.Level = .warning, lostIsExpected: Bool = false) {
         guard !hub.failed else { return }
         hub.failed = true
         hub.link.alive.store(false, ordering: .releasing)
@@ -106,8 +112,11 @@ extension BackendHub {
         lost += Self.countMessages(unwritten, from: 0)
         counters.eventsLost += UInt64(lost)
         let name = hub.link.name.withLock { $0 }
-        GatewayLog.say("backend: link \(hub.link.id) (\(name.isEmpty ? "no hello" : name)) closed: \(reason); "
-            + "\(hub.link.connections.load(ordering: .relaxed)) connections, \(lost) undelivered events")
+        let open = hub.link.connections.load(ordering: .relaxed)
+        GatewayLog.logger.log(level: level, """
+            backend: link \(hub.link.id) (\(name.isEmpty ? "no hello" : name)) closed: \(reason); \
+            \(open) connections, \(lost) undelivered events
+            """)
         guard !lostIsExpected else { return }
         for index in batches.indices {
             batches[index].begin(InboxRecord.linkDown.rawValue)

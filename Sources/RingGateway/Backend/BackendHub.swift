@@ -1,3 +1,4 @@
+import Logging
 import RingGateProtocol
 import Synchronization
 #if canImport(Glibc)
@@ -133,7 +134,7 @@ final class BackendHub: @unchecked Sendable {
             counters.linksOpen = UInt64(links.count)
             published.withLock { $0 = counters }
         }
-        for link in links { fail(link, reason: "the gateway is stopping", lostIsExpected: true) }
+        for link in links { fail(link, reason: "the gateway is stopping", level: .info, lostIsExpected: true) }
         links.removeAll()
         published.withLock { $0 = counters }
     }
@@ -145,7 +146,7 @@ final class BackendHub: @unchecked Sendable {
             _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
             _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
             guard links.count < configuration.maxLinks, let id = freeLinkID() else {
-                GatewayLog.say("backend: refusing a worker: \(configuration.maxLinks) links are open")
+                GatewayLog.logger.warning("backend: refusing a worker: \(configuration.maxLinks) links are open")
                 close(fd)
                 continue
             }

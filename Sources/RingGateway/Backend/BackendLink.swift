@@ -19,6 +19,10 @@ final class BackendLink: Sendable {
     let connections = Atomic<Int>(0)
     /// False once the link failed; gateway threads stop routing and forwarding.
     let alive = Atomic<Bool>(true)
+    /// Events written to the worker's socket, and commands read from it (hub thread only
+    /// writes them; `/metrics` reads them).
+    let eventsWritten = Atomic<UInt64>(0)
+    let commandsRead = Atomic<UInt64>(0)
 
     init(id: UInt16, fd: Int32) {
         self.id = id

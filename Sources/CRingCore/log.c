@@ -1,0 +1,58 @@
+/*
+ * The core's log lines. There are few: start-up notes, kernel fallbacks and
+ * rate-limited counts of refusals and failures, never one per connection or
+ * message. Each carries a level, and the embedder decides where it goes and
+ * which levels it keeps: ringgate hands them to swift-log through a plain
+ * function pointer, so --log-level filters them like its own lines and the
+ * core links no logging library and knows nothing of Swift. Without a sink
+ * (the core's tests, ringload) a line goes to stderr as
+ * "ringcore: LEVEL: text", with info lines unmarked as ringgate writes them.
+ */
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+static _Atomic(rg_log_fn) sink;
+
+void rg_log_set_sink(rg_log_fn fn)
+{
+	atomic_store_explicit(&sink, fn, memory_order_release);
+}
+
+static const char *level_name(enum rg_log_level level)
+{
+	switch (level) {
+	case RG_LOG_DEBUG: return "debug";
+	case RG_LOG_INFO: return "info";
+	case RG_LOG_NOTICE: return "notice";
+	case RG_LOG_WARNING: return "warning";
+	case RG_LOG_ERROR: return "error";
+	case RG_LOG_CRITICAL: return "critical";
+	}
+	return "error";
+}
+
+void rg_internal_log(enum rg_log_level level, const char *fmt, ...)
+{
+	rg_log_fn fn = atomic_load_explicit(&sink, memory_order_acquire);
+	char line[512];	/* longer lines are cut; none of ours comes near */
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (fn) {
+		fn(level, line);
+		return;
+	}
+	/* One write per line, so lines from different workers never interleave. */
+	char out[600];
+	int n = level == RG_LOG_INFO ? snprintf(out, sizeof(out), "ringcore: %s\n", line)
+				     : snprintf(out, sizeof(out), "ringcore: %s: %s\n", level_name(level), line);
+
+	if (n > 0)
+		(void)!write(STDERR_FILENO, out, (size_t)n < sizeof(out) ? (size_t)n : sizeof(out) - 1);
+}
