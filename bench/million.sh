@@ -6,6 +6,8 @@
 # Usage: bench/million.sh [SIZE ...]       (default: 100000 250000 500000 1000000)
 #   HOLD=60      seconds to hold each size once every connection is up
 #   TRICKLE="10 60"  a connection's message interval range, seconds
+#   SCENARIO=idle    hold the connections silent instead (only the gateway's pings and their
+#                    pongs): the gateway's idle CPU while holding
 #   GATEWAY_ARGS, LOAD_ARGS  extra arguments for ringgate and ringload
 #   RINGGATE_BINARY, RINGLOAD_BINARY  prebuilt binaries to run instead of building
 #   EHASH=0      run in the host's network namespace instead of one with a TCP hash sized for
@@ -20,6 +22,7 @@ SIZES=("$@")
 [ ${#SIZES[@]} -gt 0 ] || SIZES=(100000 250000 500000 1000000)
 HOLD=${HOLD:-60}
 read -r TRICKLE_MIN TRICKLE_MAX <<<"${TRICKLE:-10 60}"
+SCENARIO=${SCENARIO:-trickle}
 PER_RING=15000   # below the 20000 cap: SO_REUSEPORT spreads connections by hash, not evenly
 
 if [ -n "${RINGGATE_BINARY:-}" ] && [ -n "${RINGLOAD_BINARY:-}" ]; then
@@ -61,7 +64,7 @@ for N in "${SIZES[@]}"; do
     fi
     start_server ringgate 18901 "$RINGGATE" --port 18901 --workers "$RINGS" --max-connections "$N" \
         --buffer-count 64 --ping-interval 30 --pong-timeout 10 --stats-interval 0 ${GATEWAY_ARGS:-}
-    out=$(timeout $(( N / 5000 + HOLD + 120 )) "${IN_NS[@]}" taskset -c "$CLIENT_CPU" "$RINGLOAD" trickle \
+    out=$(timeout $(( N / 5000 + HOLD + 120 )) "${IN_NS[@]}" taskset -c "$CLIENT_CPU" "$RINGLOAD" "$SCENARIO" \
         --url ws://127.0.0.1:18901/ --connections "$N" --workers "$RINGS" --source-addresses "$SOURCES" \
         --duration "$HOLD" --trickle-min "$TRICKLE_MIN" --trickle-max "$TRICKLE_MAX" --buffer-count 64 \
         --ramp 20000 --server-pid "$SERVER_PID" ${LOAD_ARGS:-} --json 2>/dev/null) || true
@@ -74,7 +77,8 @@ for N in "${SIZES[@]}"; do
     rows+=$'\n'"$(echo "$out" | json "f'| $N | $RINGS | {d[\"upgraded\"]} | {d[\"failures\"]} | {d[\"ramp_seconds\"]:.1f} | {d[\"messages_sent\"]} | {d[\"messages_received\"]} | {d[\"latency_us\"][\"p99\"]/1000:.1f} | {d.get(\"server_anon_bytes_per_connection\", 0):.0f} | {d.get(\"kernel_bytes_per_connection_pair\", 0):.0f} | {d.get(\"server_cpu_percent\", 0):.1f} |'")"
     echo "$rows" | tail -1
 done
-record "Concurrent connections, trickle ${TRICKLE_MIN}-${TRICKLE_MAX} s, hold ${HOLD} s" \
+if [ "$SCENARIO" = idle ]; then what="idle"; else what="trickle ${TRICKLE_MIN}-${TRICKLE_MAX} s"; fi
+record "Concurrent connections, $what, hold ${HOLD} s" \
     "bench/million.sh ${SIZES[*]}" "$rows
 
 Gateway: ringgate, pings after 30 s of silence, parks after 10 s; ringload in the trickle
