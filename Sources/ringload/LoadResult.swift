@@ -17,9 +17,10 @@ struct LoadResult {
     var ownCPUPercentWholeRun = 0.0
     var broadcast: BroadcastReport?
 
-    /// ringload's CPU per ring; above 90 % of a core the client, not the server, may be the limit.
+    /// ringload's CPU per core it ran on: its rings, but no more than the CPUs it may use (taskset
+    /// may pin several rings to one core); above 90 % the client, not the server, may be the limit.
     var ownCPUPercentPerCore: Double {
-        ownCPUPercent / Double(min(plan.workers, Int(sysconfCores())))
+        ownCPUPercent / Double(min(plan.workers, ProcessProbe.allowedCPUCount()))
     }
     var clientSaturated: Bool { ownCPUPercentPerCore > 90 }
 
@@ -87,7 +88,3 @@ struct LoadResult {
         return "{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}"
     }
 }
-
-import Glibc
-
-func sysconfCores() -> Int { max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
