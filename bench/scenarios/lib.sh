@@ -58,13 +58,16 @@ make_netns() {
     ip -n "$BENCH_NETNS" link set lo up
     IN_NS=(ip netns exec "$BENCH_NETNS")
     # Per-namespace sysctls (backlogs, port range, TIME_WAIT reuse) start at their defaults.
-    apply_profile "$(mktemp -u /tmp/ringgate-bench-ns.XXXXXX)"
+    NS_TUNING_STATE=$(mktemp -u /tmp/ringgate-bench-ns.XXXXXX)
+    apply_profile "$NS_TUNING_STATE"
 }
 
 cleanup() {
     for pid in "${started_pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
     for pid in "${started_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
     if [ -n "${BENCH_NETNS:-}" ]; then ip netns delete "$BENCH_NETNS" 2>/dev/null || true; fi
+    # The namespace's old values went with it; nothing is left to revert.
+    if [ -n "${NS_TUNING_STATE:-}" ]; then rm -f "$NS_TUNING_STATE"; fi
     if [ -n "${TUNING_STATE:-}" ] && [ -f "$TUNING_STATE" ]; then
         "$ROOT/tuning/revert" --state "$TUNING_STATE" >/dev/null || true
     fi
