@@ -59,9 +59,9 @@ record "Upgrade rate, one server core, $N connections" "bench/scenarios/upgrade.
 ${ratios:-No ratio: a peer was skipped or upgraded nothing. }Target (issue 7): ringgate at least 2.5x SwiftNIO.
 
 Upgrades/s: connections upgraded over the span from ringload's first connect to the last 101 it
-read. ringload ramps unpaced, with at most $MAX_PENDING connections per ring ($LOAD_WORKERS rings)
-between connect and upgrade, $ROUNDS rounds per server, each a fresh ramp after the last one
-closed. CPU shares are over the median round's ramp; the client counts as saturated when it was
-above 90 % of its core in any round's ramp. On loopback the client's connect runs much of the
-TCP handshake in its own context, so with a saturated client the figure is a lower bound. A ramp
-that did not complete says how many connections it lost and why."
+read, ringload ramping unpaced: only --max-pending held it back, at most $MAX_PENDING connections
+per ring awaiting upgrade ($LOAD_WORKERS rings). $ROUNDS rounds per server, each a fresh ramp
+after the last one closed. CPU shares are over the median round's ramp; the client counts as
+saturated when it was above 90 % of its core in any round's ramp. On loopback the client's
+connect runs much of the TCP handshake in its own context, so with a saturated client the figure
+is a lower bound. A ramp that did not complete says how many connections it lost and why."
