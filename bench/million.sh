@@ -51,8 +51,8 @@ wait_for_teardown() {
     exit 1
 }
 
-rows="| connections | rings | upgraded | failed | ramp s | messages sent | received | p99 latency ms | gateway user B/conn | kernel B/pair | gateway CPU % holding |
-| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+rows="| connections | rings | upgraded | failed | ramp s | messages sent | received | p99 latency ms | gateway user B/conn | kernel B/pair | gateway CPU % holding | ringload CPU % ramp / hold | saturated client |
+| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
 for N in "${SIZES[@]}"; do
     wait_for_teardown
     RINGS=$(( (N + PER_RING - 1) / PER_RING ))
@@ -74,7 +74,7 @@ for N in "${SIZES[@]}"; do
         echo "ringload did not finish for $N connections" >&2
         break
     fi
-    rows+=$'\n'"$(echo "$out" | json "f'| $N | $RINGS | {d[\"upgraded\"]} | {d[\"failures\"]} | {d[\"ramp_seconds\"]:.1f} | {d[\"messages_sent\"]} | {d[\"messages_received\"]} | {d[\"latency_us\"][\"p99\"]/1000:.1f} | {d.get(\"server_anon_bytes_per_connection\", 0):.0f} | {d.get(\"kernel_bytes_per_connection_pair\", 0):.0f} | {d.get(\"server_cpu_percent\", 0):.1f} |'")"
+    rows+=$'\n'"$(echo "$out" | json "f'| $N | $RINGS | {d[\"upgraded\"]} | {d[\"failures\"]} | {d[\"ramp_seconds\"]:.1f} | {d[\"messages_sent\"]} | {d[\"messages_received\"]} | {d[\"latency_us\"][\"p99\"]/1000:.1f} | {d.get(\"server_anon_bytes_per_connection\", 0):.0f} | {d.get(\"kernel_bytes_per_connection_pair\", 0):.0f} | {d.get(\"server_cpu_percent\", 0):.1f} | {d[\"ringload_ramp_cpu_percent_per_core\"]:.0f} / {d[\"ringload_cpu_percent_per_core\"]:.0f} | {d[\"ringload_ramp_saturated\"] or d[\"ringload_saturated\"]} |'")"
     echo "$rows" | tail -1
 done
 if [ "$SCENARIO" = idle ]; then what="idle"; else what="trickle ${TRICKLE_MIN}-${TRICKLE_MAX} s"; fi
@@ -84,4 +84,6 @@ record "Concurrent connections, $what, hold ${HOLD} s" \
 Gateway: ringgate, pings after 30 s of silence, parks after 10 s; ringload in the trickle
 scenario on the other core, parked between messages. Messages sent and received are counted by
 ringload (every 1-byte message echoed). User B/conn is the gateway's anonymous memory growth;
-kernel B/pair the MemAvailable drop for both ends of each loopback pair."
+kernel B/pair the MemAvailable drop for both ends of each loopback pair. ringload CPU is per core
+it ran on (all its rings share CLIENT_CPU), over the ramp and over the hold; saturated client:
+above 90 % in either, and then the gateway's figures are bounds set by the client."

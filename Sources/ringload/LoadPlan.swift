@@ -20,6 +20,10 @@ struct LoadPlan: Sendable {
     var workers: Int
     /// New connections per second, over all workers.
     var rampPerSecond: Int
+    /// At most this many connections per worker between connect and upgrade (0: no bound). With a
+    /// ramp faster than the server, this keeps the listen backlog from overflowing, so the upgrade
+    /// rate is the server's and not the SYN retry timer's.
+    var maxPendingPerWorker: Int = 0
     /// Source addresses 127.0.0.1 ... 127.0.0.K (IPv4 loopback only); 0: the kernel's choice.
     var sourceAddresses: Int
     var messageBytes: Int

@@ -15,13 +15,28 @@ struct LoadResult {
     var kernelBytesPerConnectionPair: Double?
     var ownCPUPercent = 0.0
     var ownCPUPercentWholeRun = 0.0
+    /// CPU shares from the start of the run to the end of the ramp, where the upgrades happen.
+    var ownCPUPercentRamp = 0.0
+    var serverCPUPercentRamp: Double?
     var broadcast: BroadcastReport?
 
-    /// ringload's CPU per ring; above 90 % of a core the client, not the server, may be the limit.
+    /// ringload's CPU per core it ran on: its rings, but no more than the CPUs it may use (taskset
+    /// may pin several rings to one core); above 90 % the client, not the server, may be the limit.
     var ownCPUPercentPerCore: Double {
-        ownCPUPercent / Double(min(plan.workers, Int(sysconfCores())))
+        ownCPUPercent / Double(min(plan.workers, ProcessProbe.allowedCPUCount()))
     }
     var clientSaturated: Bool { ownCPUPercentPerCore > 90 }
+    var ownCPUPercentPerCoreRamp: Double {
+        ownCPUPercentRamp / Double(min(plan.workers, ProcessProbe.allowedCPUCount()))
+    }
+    var clientSaturatedRamp: Bool { ownCPUPercentPerCoreRamp > 90 }
+
+    /// Upgrades over the span from the first connect to the last upgrade.
+    var upgradesPerSecond: Double {
+        let first = counters.firstConnectNs, last = counters.lastUpgradeNs
+        guard counters.upgraded > 0, first != 0, last > first else { return 0 }
+        return Double(counters.upgraded) / (Double(last - first) / 1e9)
+    }
 
     var failures: Int { counters.connectFailures.values.reduce(0, +) + counters.handshakeFailures }
 
@@ -34,7 +49,7 @@ struct LoadResult {
         var lines = [
             "scenario \(plan.scenario.rawValue): \(counters.upgraded) of \(plan.connections) connections upgraded, "
                 + "\(failures) failed, ramp \(String(format1: rampSeconds)) s "
-                + "(\(Int(Double(counters.upgraded) / max(rampSeconds, 0.001))) conn/s)",
+                + "(\(Int(upgradesPerSecond)) upgrades/s from first connect to last upgrade)",
             "held \(openAtEnd) open for \(String(format1: holdSeconds)) s; closed by server: \(counters.closedByServer)",
             "messages sent \(counters.messagesSent), received \(counters.messagesReceived), "
                 + "\(Int(messagesPerSecond)) msg/s while measuring; pings answered \(counters.pingsAnswered)",
@@ -62,6 +77,10 @@ struct LoadResult {
         if let kernel = kernelBytesPerConnectionPair {
             lines.append("kernel memory (MemAvailable drop) \(String(format1: kernel)) B per connection pair")
         }
+        var ramp = "during the ramp: ringload CPU \(String(format1: ownCPUPercentRamp)) %"
+            + (clientSaturatedRamp ? " (SATURATED: the client may have set the upgrade rate)" : "")
+        if let cpu = serverCPUPercentRamp { ramp += ", server CPU \(String(format1: cpu)) % of a core" }
+        lines.append(ramp)
         lines.append("ringload CPU \(String(format1: ownCPUPercent)) % while measuring"
             + (clientSaturated ? " (SATURATED: the client may be the limit)" : ""))
         return lines.joined(separator: "\n")
@@ -83,17 +102,17 @@ struct LoadResult {
             ("latency_us", "{\"p50\": \(percentileMicros(50)), \"p90\": \(percentileMicros(90)), \"p99\": \(percentileMicros(99)), "
                 + "\"p999\": \(percentileMicros(99.9)), \"max\": \(Double(latency?.max ?? 0) / 1000)}"),
             ("ringload_cpu_percent", "\(ownCPUPercent)"), ("ringload_cpu_percent_per_core", "\(ownCPUPercentPerCore)"),
-            ("ringload_saturated", "\(clientSaturated)"),
+            ("ringload_saturated", "\(clientSaturated)"), ("upgrades_per_second", "\(upgradesPerSecond)"),
+            ("ringload_ramp_cpu_percent", "\(ownCPUPercentRamp)"),
+            ("ringload_ramp_cpu_percent_per_core", "\(ownCPUPercentPerCoreRamp)"),
+            ("ringload_ramp_saturated", "\(clientSaturatedRamp)"),
         ]
         if let broadcast { fields += broadcast.jsonFields() }
         if let rss = serverRSSBytes { fields.append(("server_rss_bytes", "\(rss)")) }
         if let per = serverRSSPerConnection { fields.append(("server_anon_bytes_per_connection", "\(per)")) }
         if let cpu = serverCPUPercent { fields.append(("server_cpu_percent", "\(cpu)")) }
+        if let cpu = serverCPUPercentRamp { fields.append(("server_ramp_cpu_percent", "\(cpu)")) }
         if let kernel = kernelBytesPerConnectionPair { fields.append(("kernel_bytes_per_connection_pair", "\(kernel)")) }
         return "{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}"
     }
 }
-
-import Glibc
-
-func sysconfCores() -> Int { max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))) }

@@ -37,6 +37,7 @@ struct LoadRun {
         let memBefore = ProcessProbe.memAvailableBytes()
         let startNs = LoadWorker.monotonicNs()
         let selfCPUStart = Self.ownCPUSeconds()
+        let serverRampCPUStart = plan.serverPID.flatMap(ProcessProbe.cpuSeconds)
         do {
             try engine.start { worker in
                 let extra = worker.index < plan.connections % plan.workers ? 1 : 0
@@ -55,17 +56,27 @@ struct LoadRun {
 
         var result = LoadResult(plan: plan)
         // Ramp: until every connection is upgraded or has failed, bounded by twice the planned time.
+        // Polled every 10 ms (workers publish once per tick), so the CPU shares read over it are
+        // not diluted on a ramp that takes under a second.
         let rampLimit = Double(plan.connections) / Double(plan.rampPerSecond) * 2 + 30
         var settled = total()
+        var lastRampPrint = 0.0
         while true {
-            usleep(100_000)
+            usleep(10_000)
             settled = total()
             let done = settled.upgraded + settled.connectFailures.values.reduce(0, +) + settled.handshakeFailures
             let elapsed = Self.seconds(since: startNs)
-            progress("ramp", elapsed, settled)
+            if elapsed - lastRampPrint >= 0.1 {
+                lastRampPrint = elapsed
+                progress("ramp", elapsed, settled)
+            }
             if done >= plan.connections || elapsed > rampLimit { break }
         }
         result.rampSeconds = Self.seconds(since: startNs)
+        result.ownCPUPercentRamp = (Self.ownCPUSeconds() - selfCPUStart) / result.rampSeconds * 100
+        if let start = serverRampCPUStart, let end = plan.serverPID.flatMap(ProcessProbe.cpuSeconds) {
+            result.serverCPUPercentRamp = (end - start) / result.rampSeconds * 100
+        }
 
         // Hold or measure.
         let holdStartNs = LoadWorker.monotonicNs()

@@ -25,6 +25,10 @@ struct LoadCounters: Sendable {
     var bytesSent = 0
     var pingsAnswered = 0
     var sendRefused = 0
+    /// When the first connect left and the last upgrade arrived (CLOCK_MONOTONIC ns; 0: not yet):
+    /// the span the upgrade rate is measured over, exact where the ramp's polling is not.
+    var firstConnectNs: UInt64 = 0
+    var lastUpgradeNs: UInt64 = 0
 
     mutating func add(_ other: LoadCounters) {
         connectsStarted += other.connectsStarted
@@ -39,6 +43,10 @@ struct LoadCounters: Sendable {
         bytesSent += other.bytesSent
         pingsAnswered += other.pingsAnswered
         sendRefused += other.sendRefused
+        if other.firstConnectNs != 0 && (firstConnectNs == 0 || other.firstConnectNs < firstConnectNs) {
+            firstConnectNs = other.firstConnectNs
+        }
+        lastUpgradeNs = max(lastUpgradeNs, other.lastUpgradeNs)
     }
 }
 
@@ -84,6 +92,8 @@ final class LoadWorker: WorkerHandler {
     /// and each connect spends `ticksPerSecond`, so a ramp under one connection per tick and
     /// ring keeps its rate instead of rounding up to one per tick.
     private var rampCredit = 0
+    /// Connections between connect and upgrade (or failure).
+    private var pending = 0
     private var tick: UInt32 = 0
     private var nowNs: UInt64 = 0
     private var random = SplitMix(seed: 0x5EED)
@@ -123,6 +133,8 @@ final class LoadWorker: WorkerHandler {
                 break
             }
         }
+        // Bounded ramp: settled connections make room at once, not at the next tick.
+        if plan.maxPendingPerWorker > 0 && destination >= 0 && !stopping { rampUp() }
     }
 
     static func monotonicNs() -> UInt64 {
@@ -135,6 +147,9 @@ final class LoadWorker: WorkerHandler {
         tick &+= 1
         if destination < 0 { registerAddresses() }
         if stopRequested.load(ordering: .relaxed) && !stopping { stopAll() }
+        // This tick's credit; no more than a tick's worth (or one connect) waits while --max-pending
+        // holds connects back, so the pace never bursts.
+        rampCredit = min(rampCredit + rampPerSecond, max(rampPerSecond, ticksPerSecond))
         if !stopping { rampUp() }
         if plan.scenario == .trickle && !stopping && !quiet.load(ordering: .relaxed) {
             wheel.advance(to: tick, limit: 100_000) { slot in trickleSend(slot) }
@@ -151,13 +166,18 @@ final class LoadWorker: WorkerHandler {
 
     private func rampUp() {
         guard counters.connectsStarted < target else { return }
-        rampCredit += rampPerSecond
-        while rampCredit >= ticksPerSecond && counters.connectsStarted < target {
+        var budget = rampCredit / ticksPerSecond
+        if plan.maxPendingPerWorker > 0 { budget = min(budget, plan.maxPendingPerWorker - pending) }
+        guard budget > 0 else { return }
+        if counters.firstConnectNs == 0 { counters.firstConnectNs = nowNs }
+        while budget > 0 && counters.connectsStarted < target {
+            budget -= 1
             let source: Int32 = sources.isEmpty ? -1 : sources[nextSource % sources.count]
             nextSource &+= 1
             switch worker.connect(to: destination, from: source) {
             case .success(let slot):
                 connections[Int(slot)].phase = .connecting
+                pending += 1
             case .failure(let failure):
                 counters.connectFailures[failure.errno, default: 0] += 1
             }
@@ -178,9 +198,11 @@ final class LoadWorker: WorkerHandler {
         switch c.pointee.phase {
         case .connecting:
             counters.connectFailures[-cause, default: 0] += 1
+            pending -= 1
         case .handshake:
             counters.handshakeFailures += 1
             counters.open -= 1
+            pending -= 1
         case .open:
             counters.closedByServer += 1
             counters.open -= 1
@@ -224,6 +246,7 @@ final class LoadWorker: WorkerHandler {
             if seen < status.count {
                 guard byte == status[seen] else {
                     counters.handshakeFailures += 1
+                    pending -= 1
                     c.pointee.phase = .closing
                     worker.close(ConnectionID(slot: UInt32(connections.distance(to: c)), generation: c.pointee.generation), .abort)
                     return nil
@@ -248,6 +271,8 @@ final class LoadWorker: WorkerHandler {
 
     private func upgraded(_ slot: UInt32, _ c: UnsafeMutablePointer<LoadConnection>) {
         counters.upgraded += 1
+        counters.lastUpgradeNs = nowNs
+        pending -= 1
         switch plan.scenario {
         case .idle, .broadcast:
             break
@@ -351,6 +376,7 @@ final class LoadWorker: WorkerHandler {
                 worker.close(id, .linger)
             case .handshake, .connecting:
                 c.pointee.phase = .closing
+                pending -= 1
                 worker.close(id, .abort)
             case .closing, .free:
                 break

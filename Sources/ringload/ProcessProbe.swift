@@ -29,6 +29,19 @@ enum ProcessProbe {
         return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
+    /// How many CPUs this process may run on: the bits of its affinity mask (what
+    /// sched_getaffinity returns, read from the main thread's Cpus_allowed, which ringload never
+    /// pins); 1 when it cannot be read.
+    static func allowedCPUCount() -> Int {
+        guard let text = read("/proc/self/status") else { return 1 }
+        for line in text.split(separator: "\n") where line.hasPrefix("Cpus_allowed:") {
+            let mask = line.dropFirst("Cpus_allowed:".count).filter(\.isHexDigit)
+            let count = mask.reduce(0) { $0 + (Int(String($1), radix: 16) ?? 0).nonzeroBitCount }
+            return max(1, count)
+        }
+        return 1
+    }
+
     /// MemAvailable in bytes, from /proc/meminfo.
     static func memAvailableBytes() -> Int? {
         guard let text = read("/proc/meminfo") else { return nil }

@@ -28,6 +28,12 @@ struct RingLoadCommand: ParsableCommand {
     @Option(help: "Rings (threads) of the load generator; each holds at most the open-file limit.") var workers = 2
     @Option(help: "New connections per second.") var ramp = 20_000
     @Option(help: ArgumentHelp(
+        "At most this many connections per ring between connect and upgrade; 0: no bound.",
+        discussion: "With a --ramp faster than the server, new connects follow upgrades as they complete "
+            + "instead of the pace, so the server sets the rate without its listen backlog overflowing."
+    ))
+    var maxPending = 0
+    @Option(help: ArgumentHelp(
         "Source addresses 127.0.0.1..127.0.0.K, each with its own port range; 0: the kernel's choice.",
         discussion: "Default for a 127.x target: one per 10000 connections (the kernel's port search slows "
             + "past about half its range per address)."
@@ -52,6 +58,7 @@ struct RingLoadCommand: ParsableCommand {
         guard ParsedURL(url) != nil else { throw ValidationError("--url must look like ws://HOST:PORT/PATH (got \(url))") }
         guard connections > 0, workers > 0, ramp > 0 else { throw ValidationError("--connections, --workers and --ramp must be above 0") }
         guard ramp >= workers else { throw ValidationError("--ramp must be at least --workers (each ring opens one connection per second at least)") }
+        guard maxPending >= 0 else { throw ValidationError("--max-pending must be 0 or more") }
         guard duration > 0, duration <= 3600 else { throw ValidationError("--duration must be in (0, 3600] seconds") }
         guard messageSize >= 8, messageSize <= 1 << 20 else { throw ValidationError("--message-size must be 8..1048576") }
         guard inFlight >= 1, inFlight <= 1024 else { throw ValidationError("--in-flight must be 1..1024") }
@@ -69,6 +76,7 @@ struct RingLoadCommand: ParsableCommand {
         let plan = LoadPlan(
             scenario: LoadPlan.Scenario(rawValue: scenario)!, host: target.host, port: target.port, path: target.path,
             connections: connections, durationSeconds: duration, workers: workers, rampPerSecond: ramp,
+            maxPendingPerWorker: maxPending,
             sourceAddresses: sourceAddresses ?? (target.host.hasPrefix("127.") ? min(250, (connections + 9999) / 10000) : 0),
             messageBytes: messageSize, inFlight: inFlight, messages: messages,
             trickleMinMs: Int(trickleMin * 1000), trickleMaxMs: Int(trickleMax * 1000), tickMs: 10,

@@ -112,3 +112,16 @@ def test_close_frames_from_the_server_are_counted_by_code(gateway):
     assert report["closed_by_server"] == 0 and report["open_at_end"] == 0
     stats = server.stop(until=lambda s: s["open"] == 0)
     assert stats["idle_timeouts"] == 20
+
+
+def test_an_unpaced_ramp_bounded_by_pending_upgrades_upgrades_every_connection(gateway):
+    # No pace at all: only --max-pending holds connects back, so the listen backlog never
+    # overflows and every connection upgrades without a SYN retry.
+    server = gateway("--workers", "1", "--max-connections", "4000")
+    report = ringload("idle", "--url", f"ws://127.0.0.1:{server.port}/", "--connections", "3000",
+                      "--duration", "0.5", "--workers", "2", "--ramp", "1000000000", "--max-pending", "32",
+                      "--server-pid", str(server.process.pid))
+    assert report["failures"] == 0, report
+    assert report["upgraded"] == 3000
+    assert report["upgrades_per_second"] > 0
+    assert "server_ramp_cpu_percent" in report
