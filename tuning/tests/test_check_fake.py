@@ -213,3 +213,18 @@ def test_bad_arguments_exit_2(tuned_tree):
     assert run("check", "--root", tuned_tree).returncode == 2
     assert run("check", "--root", tuned_tree, "-n", "0").returncode == 2
     assert run("check", "--root", tuned_tree, "-n", "5", "--rlimit-nofile", "7").returncode == 2
+
+
+def test_a_small_established_hash_warns_with_both_fixes(tmp_path):
+    root = write_tree(tmp_path, TUNED_SYSCTLS | {"net.ipv4.tcp_ehash_entries": "262144"})
+    status, _, items = audit(root, "--connections", MILLION, "--source-addresses", 20)
+    item = items["tcp_ehash"]
+    assert item["status"] == "WARN" and status == 0  # a cost, not a limit
+    assert item["needed"] == ">=2097152"  # two sockets per pair, rounded up to a power of two
+    assert "thash_entries=2097152" in item["fix"] and "tcp_child_ehash_entries=2097152" in item["fix"]
+
+
+def test_an_established_hash_as_large_as_the_sockets_is_ok(tmp_path):
+    root = write_tree(tmp_path, TUNED_SYSCTLS | {"net.ipv4.tcp_ehash_entries": "-2097152"})
+    _, _, items = audit(root, "--connections", MILLION, "--source-addresses", 20)
+    assert items["tcp_ehash"]["status"] == "OK"
