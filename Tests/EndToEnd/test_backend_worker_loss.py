@@ -1,5 +1,6 @@
 """A worker killed mid-stream: under `--on-worker-loss close` its clients see 1011 and the
-other worker's clients carry on; under `move` its clients carry on through the other worker."""
+other worker's clients carry on; under `move` its clients carry on through the other worker, or
+see 1012 when no other worker is left."""
 
 import asyncio
 
@@ -7,6 +8,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 
 from test_backend_support import open_client, run, start_backend_gateway, wait_for_links, workers  # noqa: F401
+from websockets.exceptions import InvalidStatus
 
 CLIENTS = 6
 
@@ -114,3 +116,27 @@ def test_move_policy_keeps_the_lost_workers_clients_working(gateway, workers, sd
     stats = server.stop(until=lambda s: s["open"] == 0)
     assert stats["backend_moved"] == CLIENTS // 2
     assert stats["backend_closed_on_loss"] == 0
+
+
+def test_move_policy_without_another_worker_closes_with_1012(gateway, workers):
+    server, path = start_backend_gateway(gateway, "--on-worker-loss", "move", threads=2)
+    only = workers("python", "echo", path, "--tag", "A")
+    wait_for_links(server, 1)
+
+    async def scenario():
+        clients = [await open_client(server.port) for _ in range(4)]
+        for index, ws in enumerate(clients):
+            assert await tag_of(ws, f"hello {index}") == "A"
+        only.kill()
+        for ws in clients:
+            await asyncio.wait_for(ws.wait_closed(), 10)
+            assert ws.close_code == 1012  # Service Restart: reconnect, a worker may be back
+        with pytest.raises(InvalidStatus) as refused:  # --no-worker refuse, the default
+            await open_client(server.port)
+        assert refused.value.response.status_code == 503
+
+    run(scenario())
+    stats = server.stop(until=lambda s: s["open"] == 0)
+    assert stats["backend_closed_on_loss"] == 4
+    assert stats["backend_moved"] == 0
+
