@@ -5,7 +5,8 @@
 ///
 /// Cost: 8 bytes per list entry plus 12 per membership node, 20 bytes per
 /// subscription, and 4 bytes per slot for the chain head (untouched pages of
-/// the slot array cost nothing).
+/// the slot array cost nothing). Both arrays grow by doubling, so resident
+/// memory per subscription is higher (README, "Topics and fan-out").
 struct SubscriberSets {
     struct Entry {
         /// `UInt32.max` marks an entry removed while a fan-out walks the list.
