@@ -74,16 +74,13 @@ static uint32_t peek(rg_worker *w, struct place p, uint8_t *out, uint32_t cap)
 	return got;
 }
 
-/* The first record beginning at or after the head chunk's own first record. */
-static struct place first_record(rg_worker *w, struct rg_conn *c)
+/* Moves `p` to the first record that begins in its chunk or a later one. */
+static void find_record(rg_worker *w, struct place *p)
 {
-	struct place p = { .chunk = c->head, .prev = RG_NONE, .offset = 0 };
-
-	while (p.chunk != RG_NONE && rg_chunk_at(w, p.chunk)->first_record == RG_NONE)
-		next_chunk(w, &p);
-	if (p.chunk != RG_NONE)
-		p.offset = rg_chunk_at(w, p.chunk)->first_record;
-	return p;
+	while (p->chunk != RG_NONE && rg_chunk_at(w, p->chunk)->first_record == RG_NONE)
+		next_chunk(w, p);
+	if (p->chunk != RG_NONE)
+		p->offset = rg_chunk_at(w, p->chunk)->first_record;
 }
 
 /*
@@ -153,15 +150,20 @@ int64_t rg_conn_drop_oldest(rg_worker *w, uint32_t slot, uint32_t gen, uint32_t 
 	started_end = rg_chunk_at(w, c->head)->start;
 	if (c->flags & RG_CF_SENDING)
 		started_end += rg_chunk_at(w, c->head)->inflight;
-	p = first_record(w, c);
+	p = (struct place){ .chunk = c->head, .prev = RG_NONE, .offset = 0 };
+	find_record(w, &p);
 	while (p.chunk != RG_NONE && freed < want) {
 		uint8_t head[RG_RECORD_PEEK];
 		uint32_t seen = peek(w, p, head, sizeof(head));
 		int64_t size = seen ? measure(head, seen) : 0;
 		bool started = p.chunk == c->head && p.offset < started_end;
 
-		if (size == 0)
-			break;	/* the caller cannot read it: stop rather than guess */
+		if (size == 0) {
+			/* Not a record the caller knows (an HTTP answer): it and the rest of its chunk stay. */
+			next_chunk(w, &p);
+			find_record(w, &p);
+			continue;
+		}
 		if (size < 0 || started) {
 			advance(w, &p, (uint64_t)(size < 0 ? -size : size));
 			continue;

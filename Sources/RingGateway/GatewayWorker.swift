@@ -47,6 +47,9 @@ final class GatewayWorker: WorkerHandler {
     var fanouts: [FanoutJob] = []
     var pausedForWorker: [UInt32] = []
     var slowClients: [UInt32] = []
+    /// Slow-client drops as of the last log line about them, and when it was written.
+    var dropsReported: UInt64 = 0
+    var dropsReportedTick: UInt32 = 0
     var backendCounters = BackendCounters()
     let publishedBackend = Mutex(BackendCounters())
     static let continueTag: UInt64 = 0x66616E6F  // "fano": more fan-out to deliver
@@ -190,6 +193,7 @@ final class GatewayWorker: WorkerHandler {
         if !paused.isEmpty { resumeDrained() }
         if !pausedForWorker.isEmpty { resumeForWorkers() }
         if !slowClients.isEmpty { reportDrainedClients() }
+        if configuration.slowClientPolicy == .drop { reportDrops() }
         publishCounters()
     }
 

@@ -1,5 +1,6 @@
 import Logging
 import RingEngine
+import RingWebSocket
 
 // Every configuration key, in `--help` order. A new key is one entry here: its kind, its place in
 // ServiceConfiguration, and one line of help. Ranges are what the gateway accepts; values outside
@@ -38,7 +39,9 @@ extension SettingKey {
         .integer("send-queue-limit", \.gateway.engine.sendQueueLimitBytes, 1...UInt32.max, hint: "<bytes>", "Send queue limit per connection."),
         .integer("send-pool", \.gateway.engine.sendPoolBytesPerWorker, 32768...UInt32.max, hint: "<bytes>", "Send-chunk memory per worker."),
         .choice("slow-client", \.gateway.slowClientPolicy, [("pause", .pause), ("close", .close), ("drop", .drop)],
-                "A client whose send queue fills: stop reading it, close it with 1008, or drop what does not fit."),
+                "A client whose send queue fills: stop reading it, close it, or drop its oldest queued messages."),
+        .choice("slow-client-close-code", \.gateway.slowClientCloseCode, [("1008", .policyViolation), ("1013", .tryAgainLater)],
+                "Close code of slow-client close: 1008 (the client does not read) or 1013 (try again later)."),
         .integer("rate-limit-messages", \.gateway.rateLimitMessages, 0...UInt32.max, "Messages per second a client may send (0: no limit); past it, close 1008."),
         .integer("rate-limit-bytes", \.gateway.rateLimitBytes, 0...UInt32.max, hint: "<bytes>", "Payload bytes per second a client may send (0: no limit); past it, close 1008."),
         // WebSocket limits

@@ -237,7 +237,8 @@ uint32_t rg_conn_queued(rg_worker *w, uint32_t slot, uint32_t gen);
  * are. `measure` is given a record's first bytes (RG_RECORD_PEEK of them, or
  * fewer at the end of the queue) and returns its length in bytes when it may
  * be dropped, minus its length when it must stay, or 0 when it cannot tell
- * (the walk stops there). It must not call back into the core.
+ * (that record and the rest of its chunk stay; the walk goes on at the next
+ * chunk's first record). It must not call back into the core.
  *
  * rg_conn_drop_oldest removes droppable records, oldest first, until at least
  * `want` bytes are freed or no record is left. It never touches a record of

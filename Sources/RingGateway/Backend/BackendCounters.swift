@@ -17,8 +17,6 @@ public struct BackendCounters: Sendable, Equatable {
     public var pausedForWorker: UInt64 = 0
     public var publishes: UInt64 = 0
     public var deliveries: UInt64 = 0
-    /// Messages not queued to a slow client under the `drop` policy.
-    public var deliveriesDropped: UInt64 = 0
     public var historyGaps: UInt64 = 0
     public var topicsRefused: UInt64 = 0
 
@@ -37,7 +35,6 @@ public struct BackendCounters: Sendable, Equatable {
         pausedForWorker += other.pausedForWorker
         publishes += other.publishes
         deliveries += other.deliveries
-        deliveriesDropped += other.deliveriesDropped
         historyGaps += other.historyGaps
         topicsRefused += other.topicsRefused
     }
@@ -49,7 +46,7 @@ public struct BackendCounters: Sendable, Equatable {
             ("backend_stale_commands", staleCommands), ("backend_upgrades_refused", upgradesRefused),
             ("backend_upgrades_rejected", upgradesRejected), ("backend_moved", connectionsMoved),
             ("backend_closed_on_loss", connectionsClosedOnLoss), ("backend_paused", pausedForWorker),
-            ("publishes", publishes), ("deliveries", deliveries), ("deliveries_dropped", deliveriesDropped),
+            ("publishes", publishes), ("deliveries", deliveries),
             ("history_gaps", historyGaps), ("topics_refused", topicsRefused),
         ]
     }
