@@ -68,6 +68,9 @@ public struct GatewayConfiguration: Sendable {
             found.append("wheel slots must be a power of two (got \(wheelSlots))")
         }
         if frames.maxMessageBytes < 1 { found.append("max-message-size must be at least 1 byte") }
+        if !backend.clientTopicPrefixes.isEmpty && !backend.isEnabled {
+            found.append("client-topics needs backend-socket: topics are published by application workers")
+        }
         return found
     }
 }

@@ -123,6 +123,10 @@ struct FrameSink: FrameHandler {
         owner.states.pointer(slot).pointee.lastMessageTick = owner.now
         guard owner.states[slot].phase == .open else { return }
         if owner.rates != nil, !owner.withinRate(slot, bytes: payload.count) { return }
+        if !owner.clientTopicPrefixes.isEmpty, kind == .text, ClientTopicCommand.isCommand(payload), owner.states[slot].link != 0 {
+            owner.clientTopicCommand(slot, payload)
+            return
+        }
         if owner.states[slot].link != 0 {
             if let link = owner.routedLink(slot) { owner.forwardMessage(slot, link, kind, payload) }
             return

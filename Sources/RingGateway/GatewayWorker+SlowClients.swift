@@ -24,6 +24,7 @@ extension GatewayWorker {
         // Past the limit, what exceeds it; within it (the pool is dry), the new message's size.
         let want = queued + total > sendQueueLimit ? queued + total - sendQueueLimit : total
         guard let dropped = worker.dropOldest(connection, bytes: want, measure: droppableFrame) else { return false }
+        noteDrops(UInt64(dropped.messages))
         counters.droppedOldest += UInt64(dropped.messages)
         let left = queued - dropped.bytes
         return left == 0 || left + total <= sendQueueLimit
@@ -36,6 +37,7 @@ extension GatewayWorker {
     func overflow(_ slot: UInt32) -> Bool {
         if configuration.slowClientPolicy == .drop {
             counters.droppedNewest += 1
+            noteDrops(1)
             return false
         }
         counters.sendQueueOverflows += 1
@@ -46,13 +48,10 @@ extension GatewayWorker {
     }
 
     /// One line per worker at most every ten seconds while messages are being dropped.
-    func reportDrops() {
-        let dropped = counters.droppedOldest + counters.droppedNewest
-        guard dropped != dropsReported, now &- dropsReportedTick >= configuration.ticks(10_000) else { return }
-        GatewayLog.say("worker \(worker.index): \(dropped - dropsReported) messages dropped for slow clients "
-            + "(\(counters.droppedOldest) oldest and \(counters.droppedNewest) new ones so far)")
-        dropsReported = dropped
-        dropsReportedTick = now
+    private func noteDrops(_ count: UInt64) {
+        guard count > 0, let total = dropLog.note(now: now, count: count) else { return }
+        GatewayLog.say("worker \(worker.index): \(total) messages dropped for slow clients since the last line "
+            + "(\(counters.droppedOldest) queued and \(counters.droppedNewest) new ones so far)")
     }
 
     func pause(_ slot: UInt32) {

@@ -77,6 +77,10 @@ extension SettingKey {
                  "Events queued for one worker before its clients are paused."),
         .integer("max-topics", \.gateway.backend.maxTopics, 1...100_000_000, "Topics at most."),
         .integer("fanout-batch", \.gateway.backend.fanoutBatch, 1...1_000_000, "Fan-out deliveries per loop turn and thread."),
+        .list("client-topics", \.gateway.backend.clientTopicPrefixes,
+              "Topic prefix clients may subscribe themselves to by a control message (repeatable; none: off)."),
+        .integer("client-topics-max", \.gateway.backend.clientTopicsMax, 1...65_535,
+                 "Subscriptions a connection may hold when it subscribes itself."),
         // Operations
         .address("admin-host", \.adminHost, "Address of the admin server (/metrics, /healthz, /readyz)."),
         .optionalPort("admin-port", \.adminPort, "Port of the admin server (0 picks a free one and prints it; unset: no admin server)."),

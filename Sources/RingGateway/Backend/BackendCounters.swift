@@ -19,6 +19,12 @@ public struct BackendCounters: Sendable, Equatable {
     public var deliveries: UInt64 = 0
     public var historyGaps: UInt64 = 0
     public var topicsRefused: UInt64 = 0
+    /// Topic changes clients made themselves (`--client-topics`).
+    public var clientSubscribes: UInt64 = 0
+    public var clientUnsubscribes: UInt64 = 0
+    /// Client control messages refused: a topic outside the prefixes, a full connection or
+    /// gateway, or a malformed message.
+    public var clientTopicsRefused: UInt64 = 0
 
     public init() {}
 
@@ -37,6 +43,9 @@ public struct BackendCounters: Sendable, Equatable {
         deliveries += other.deliveries
         historyGaps += other.historyGaps
         topicsRefused += other.topicsRefused
+        clientSubscribes += other.clientSubscribes
+        clientUnsubscribes += other.clientUnsubscribes
+        clientTopicsRefused += other.clientTopicsRefused
     }
 
     public var fields: [(String, UInt64)] {
@@ -48,6 +57,8 @@ public struct BackendCounters: Sendable, Equatable {
             ("backend_closed_on_loss", connectionsClosedOnLoss), ("backend_paused", pausedForWorker),
             ("publishes", publishes), ("deliveries", deliveries),
             ("history_gaps", historyGaps), ("topics_refused", topicsRefused),
+            ("client_subscribes", clientSubscribes), ("client_unsubscribes", clientUnsubscribes),
+            ("client_topics_refused", clientTopicsRefused),
         ]
     }
 }

@@ -43,6 +43,27 @@ struct SubscriberSets {
 
     var subscriptionCount: Int { nodes.count - 1 - freeNodes.count }
 
+    /// Whether `slot` is subscribed to `topic`; walks the slot's chain.
+    func contains(_ slot: UInt32, _ topic: UInt32) -> Bool {
+        var cursor = heads[slot]
+        while cursor != 0 {
+            if nodes[Int(cursor)].topic == topic { return true }
+            cursor = nodes[Int(cursor)].next
+        }
+        return false
+    }
+
+    /// How many topics `slot` is subscribed to, counting no further than `limit`.
+    func count(of slot: UInt32, upTo limit: Int) -> Int {
+        var found = 0
+        var cursor = heads[slot]
+        while cursor != 0 && found < limit {
+            found += 1
+            cursor = nodes[Int(cursor)].next
+        }
+        return found
+    }
+
     /// Adds `slot` to `topic`; false when it was already there.
     mutating func subscribe(_ slot: UInt32, to topic: UInt32) -> Bool {
         var cursor = heads[slot]
