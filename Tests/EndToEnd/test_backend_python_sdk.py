@@ -181,6 +181,8 @@ def test_flow_tells_the_worker_when_a_client_falls_behind_and_catches_up(gateway
         assert slow.conn == opened.conn and slow.slow
 
         def read_all():
+            # A window as small as the one that held the client back would make this slow.
+            client.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
             return [client.read_message() for _ in range(sent)]
         messages = await asyncio.to_thread(read_all)
         assert [(opcode, payload[:6]) for opcode, payload in messages] == [(TEXT, b"%06d" % i) for i in range(sent)]
