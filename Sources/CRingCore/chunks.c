@@ -98,6 +98,7 @@ uint32_t rg_internal_chunk_alloc(rg_worker *w, uint32_t want)
 	ch = rg_chunk_at(w, i);
 	ch->next = RG_NONE;
 	ch->start = ch->end = ch->inflight = 0;
+	ch->first_record = RG_NONE;
 	return i;
 }
 
@@ -111,6 +112,7 @@ uint32_t rg_internal_ref_chunk_alloc(rg_worker *w)
 
 		ch->next = RG_NONE;
 		ch->start = ch->end = ch->inflight = 0;
+		ch->first_record = 0;	/* its one record, the shared frame, starts at 0 */
 	}
 	return i;
 }

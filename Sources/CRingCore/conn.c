@@ -550,6 +550,36 @@ static void append_chunk(rg_worker *w, struct rg_conn *c, uint32_t fresh)
 	c->tail = fresh;
 }
 
+/* Takes `chunk`, which follows `prev` (RG_NONE: it is the head), out of the queue and frees it. */
+void rg_internal_unlink_chunk(rg_worker *w, struct rg_conn *c, uint32_t prev, uint32_t chunk)
+{
+	uint32_t next = rg_chunk_at(w, chunk)->next;
+
+	if (prev == RG_NONE)
+		c->head = next;
+	else
+		rg_chunk_at(w, prev)->next = next;
+	if (c->tail == chunk)
+		c->tail = prev;
+	rg_internal_chunk_release(w, chunk);
+}
+
+/* Notes that a record starts at `offset` of `chunk`, unless an earlier one starts there already. */
+static void mark_record(rg_worker *w, uint32_t chunk, uint32_t offset)
+{
+	struct rg_chunk *ch = rg_chunk_at(w, chunk);
+
+	if (ch->first_record == RG_NONE || ch->first_record > offset)
+		ch->first_record = offset;
+}
+
+/* The queue's end before an append: where to undo to, and where the appended record starts. */
+struct queue_mark {
+	uint32_t tail;
+	uint32_t end;
+	bool room;	/* the tail had room, so the append starts in it */
+};
+
 /* Queues a chunk filled elsewhere: a reference chunk from sharedsend.c. */
 void rg_internal_queue_chunk(rg_worker *w, uint32_t slot, uint32_t chunk, uint32_t len)
 {
@@ -582,58 +612,91 @@ static bool over_limit(rg_worker *w, struct rg_conn *c, uint32_t len)
 	return c->queued && (uint64_t)c->queued + len > w->engine->cfg.send_queue_limit;
 }
 
+static struct queue_mark queue_end(rg_worker *w, struct rg_conn *c)
+{
+	return (struct queue_mark){
+		.tail = c->tail,
+		.end = c->tail == RG_NONE ? 0 : rg_chunk_at(w, c->tail)->end,
+		.room = tail_room(w, c) > 0,
+	};
+}
+
+/* Copies bytes to the tail, taking fresh chunks as needed; -ENOBUFS when the pool runs dry part way. */
+static int append_bytes(rg_worker *w, struct rg_conn *c, const void *data, uint32_t len)
+{
+	const uint8_t *src = data;
+
+	while (len) {
+		struct rg_chunk *tail;
+		uint32_t n;
+
+		if (tail_room(w, c) == 0) {
+			uint32_t fresh = rg_internal_chunk_alloc(w, chunk_want(c, len));
+
+			if (fresh == RG_NONE)
+				return -ENOBUFS;
+			append_chunk(w, c, fresh);
+		}
+		tail = rg_chunk_at(w, c->tail);
+		n = tail_room(w, c) < len ? tail_room(w, c) : len;
+		memcpy(rg_chunk_data(tail) + tail->end, src, n);
+		tail->end += n;
+		src += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* Gives back what was appended after `m`, so nothing half-queued goes out. */
+static void undo_append(rg_worker *w, struct rg_conn *c, struct queue_mark m)
+{
+	for (uint32_t i = m.tail == RG_NONE ? c->head : rg_chunk_at(w, m.tail)->next; i != RG_NONE;) {
+		uint32_t next = rg_chunk_at(w, i)->next;
+
+		rg_internal_chunk_release(w, i);
+		i = next;
+	}
+	if (m.tail == RG_NONE) {
+		c->head = RG_NONE;
+	} else {
+		rg_chunk_at(w, m.tail)->next = RG_NONE;
+		rg_chunk_at(w, m.tail)->end = m.end;
+	}
+	c->tail = m.tail;
+	w->stats.send_rejected++;
+}
+
+/* A record of `len` bytes was appended after `m`: note where it starts, count it, send it. */
+static void finish_append(rg_worker *w, uint32_t slot, struct queue_mark m, uint32_t len)
+{
+	struct rg_conn *c = &w->conns[slot];
+
+	if (!len)
+		return;
+	if (m.room)
+		mark_record(w, m.tail, m.end);
+	else
+		mark_record(w, m.tail == RG_NONE ? c->head : rg_chunk_at(w, m.tail)->next, 0);
+	c->queued += len;
+	mark_dirty(w, slot);
+}
+
 /*
- * Appends bytes to the send queue whatever the connection's state (TLS
+ * Appends one record to the send queue whatever the connection's state (TLS
  * records, a close_notify while draining): 0, or -ENOBUFS with nothing
  * queued when the worker's pool runs dry.
  */
 int rg_internal_queue_raw(rg_worker *w, uint32_t slot, const void *data, uint32_t len)
 {
 	struct rg_conn *c = &w->conns[slot];
-	const uint8_t *src = data;
-	uint32_t old_tail, old_end, left = len;
+	struct queue_mark m = queue_end(w, c);
 
-	old_tail = c->tail;
-	old_end = old_tail == RG_NONE ? 0 : rg_chunk_at(w, old_tail)->end;
-	while (left) {
-		struct rg_chunk *tail;
-		uint32_t n;
-
-		if (tail_room(w, c) == 0) {
-			uint32_t fresh = rg_internal_chunk_alloc(w, chunk_want(c, left));
-
-			if (fresh == RG_NONE)
-				goto undo;
-			append_chunk(w, c, fresh);
-		}
-		tail = rg_chunk_at(w, c->tail);
-		n = tail_room(w, c) < left ? tail_room(w, c) : left;
-		memcpy(rg_chunk_data(tail) + tail->end, src, n);
-		tail->end += n;
-		src += n;
-		left -= n;
+	if (append_bytes(w, c, data, len)) {
+		undo_append(w, c, m);
+		return -ENOBUFS;
 	}
-	c->queued += len;
-	mark_dirty(w, slot);
+	finish_append(w, slot, m, len);
 	return 0;
-
-undo:
-	/* The pool ran dry part way: give back what this call took, so nothing half-queued goes out. */
-	for (uint32_t i = old_tail == RG_NONE ? c->head : rg_chunk_at(w, old_tail)->next; i != RG_NONE;) {
-		uint32_t next = rg_chunk_at(w, i)->next;
-
-		rg_internal_chunk_release(w, i);
-		i = next;
-	}
-	if (old_tail == RG_NONE) {
-		c->head = RG_NONE;
-	} else {
-		rg_chunk_at(w, old_tail)->next = RG_NONE;
-		rg_chunk_at(w, old_tail)->end = old_end;
-	}
-	c->tail = old_tail;
-	w->stats.send_rejected++;
-	return -ENOBUFS;
 }
 
 static int queue_bytes(rg_worker *w, uint32_t slot, uint32_t gen, const void *data, uint32_t len, bool limited)
@@ -661,6 +724,35 @@ int rg_conn_send(rg_worker *w, uint32_t slot, uint32_t gen, const void *data, ui
 int rg_conn_send_control(rg_worker *w, uint32_t slot, uint32_t gen, const void *data, uint32_t len)
 {
 	return queue_bytes(w, slot, gen, data, len, false);
+}
+
+int rg_conn_send_parts(rg_worker *w, uint32_t slot, uint32_t gen, const void *head, uint32_t head_len,
+		       const void *body, uint32_t body_len)
+{
+	struct rg_conn *c = live(w, slot, gen);
+	struct queue_mark m;
+
+	if (!c)
+		return -ESTALE;
+	if (c->state != RG_CONN_OPEN)
+		return -EPIPE;
+	if (over_limit(w, c, head_len + body_len)) {
+		w->stats.send_rejected++;
+		return -ENOBUFS;
+	}
+	if (c->flags & RG_CF_TLS) {
+		/* Two TLS writes; a failed one aborts the connection (tls.c), so no half goes out. */
+		int ret = rg_internal_tls_send(w, slot, head, head_len);
+
+		return ret ? ret : rg_internal_tls_send(w, slot, body, body_len);
+	}
+	m = queue_end(w, c);
+	if (append_bytes(w, c, head, head_len) || append_bytes(w, c, body, body_len)) {
+		undo_append(w, c, m);
+		return -ENOBUFS;
+	}
+	finish_append(w, slot, m, head_len + body_len);
+	return 0;
 }
 
 uint32_t rg_send_chunk_capacity(void) { return RG_LARGE_CHUNK_DATA; }
@@ -701,8 +793,9 @@ void rg_conn_send_commit(rg_worker *w, uint32_t slot, uint32_t used)
 		rg_internal_tls_send(w, slot, rg_internal_tls_scratch(w), used);
 		return;
 	}
-	if (c->tail == RG_NONE)
+	if (c->tail == RG_NONE || !used)
 		return;
+	mark_record(w, c->tail, rg_chunk_at(w, c->tail)->end);
 	rg_chunk_at(w, c->tail)->end += used;
 	c->queued += used;
 	mark_dirty(w, slot);

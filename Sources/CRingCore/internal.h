@@ -41,7 +41,7 @@
  * class in the top two bits.
  */
 #define RG_CHUNK_CLASSES 3
-#define RG_CHUNK_HEADER 16u
+#define RG_CHUNK_HEADER 24u
 #define RG_LARGE_CHUNK_BYTES 16384u
 #define RG_LARGE_CHUNK_DATA (RG_LARGE_CHUNK_BYTES - RG_CHUNK_HEADER)
 #define RG_CHUNK_CLASS_SHIFT 30
@@ -52,7 +52,8 @@ static const uint32_t rg_chunk_class_bytes[RG_CHUNK_CLASSES] = { 256, 2048, RG_L
 /*
  * A fourth class holds no data: a reference chunk points at an rg_shared
  * frame that many connections send (a fan-out), so the frame is never copied
- * per recipient. Its start and end are offsets into the shared bytes.
+ * per recipient. Its start and end are offsets into the shared bytes, and it
+ * holds exactly one record.
  */
 #define RG_REF_CLASS 3u
 #define RG_REF_CHUNK_BYTES 32u
@@ -98,14 +99,22 @@ struct rg_conn {
 };
 _Static_assert(sizeof(struct rg_conn) == 24, "connection slot budget is 24 bytes");
 
-/* Send chunk header; the data follows it. `start..end` is what the kernel still has to take. */
+/*
+ * Send chunk header; the data follows it. `start..end` is what the kernel
+ * still has to take. A queue is a run of records (what one send call
+ * queued); `first_record` is where the first record that begins in this chunk
+ * begins, so the records of a queue can be walked from any chunk on
+ * (dropsend.c), though a record may span chunks.
+ */
 struct rg_chunk {
 	uint32_t next;
 	uint32_t start;		/* first byte not yet acknowledged by a send completion */
 	uint32_t end;		/* first free byte */
 	uint32_t inflight;	/* bytes of the send in flight from `start` */
+	uint32_t first_record;	/* offset of the first record starting here; RG_NONE: none does */
+	uint32_t unused;	/* keeps the data (and a reference chunk's pointer) 8-byte aligned */
 };
-_Static_assert(sizeof(struct rg_chunk) == RG_CHUNK_HEADER, "chunk header is 16 bytes");
+_Static_assert(sizeof(struct rg_chunk) == RG_CHUNK_HEADER, "chunk header is 24 bytes");
 
 /* One size class of send chunks, mapped once; pages are touched only when used. */
 struct rg_chunk_pool {
@@ -272,6 +281,7 @@ void rg_internal_on_send(rg_worker *w, struct io_uring_cqe *cqe);
 void rg_internal_on_shutdown(rg_worker *w, struct io_uring_cqe *cqe);
 void rg_internal_flush(rg_worker *w);
 int rg_internal_queue_raw(rg_worker *w, uint32_t slot, const void *data, uint32_t len);
+void rg_internal_unlink_chunk(rg_worker *w, struct rg_conn *c, uint32_t prev, uint32_t chunk);
 
 /* chunks.c */
 int rg_internal_chunks_init(rg_worker *w);

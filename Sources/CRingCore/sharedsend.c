@@ -22,6 +22,7 @@ struct rg_shared {
 struct rg_ref {
 	struct rg_shared *frame;
 };
+_Static_assert(RG_CHUNK_HEADER + sizeof(struct rg_ref) <= RG_REF_CHUNK_BYTES, "a reference fits its chunk");
 
 rg_shared *rg_shared_create(uint32_t len)
 {

@@ -76,6 +76,22 @@ public struct Worker: @unchecked Sendable {
         rg_conn_close(raw, id.slot, id.generation, Int32(mode.rawValue)) == 0
     }
 
+    /// Queues `head` then `body` as one message: both or neither (`rg_conn_send_parts`).
+    @inline(__always)
+    public func sendParts(_ id: ConnectionID, _ head: UnsafeRawBufferPointer, _ body: UnsafeRawBufferPointer) -> SendRefusal? {
+        refusal(rg_conn_send_parts(raw, id.slot, id.generation, head.baseAddress, UInt32(head.count), body.baseAddress, UInt32(body.count)))
+    }
+
+    /// Removes whole queued messages that have not started to leave, oldest first, until
+    /// `bytes` are freed or none is left; `measure` tells a message's length, and whether it
+    /// may go, from its first bytes (`rg_conn_drop_oldest`). Nil when the connection cannot
+    /// drop (TLS, closing, stale); otherwise what was freed, possibly less than asked.
+    public func dropOldest(_ id: ConnectionID, bytes: Int, measure: rg_record_measure) -> (bytes: Int, messages: Int)? {
+        var records: UInt32 = 0
+        let freed = rg_conn_drop_oldest(raw, id.slot, id.generation, UInt32(clamping: bytes), measure, &records)
+        return freed < 0 ? nil : (Int(freed), Int(records))
+    }
+
     /// Queues the bytes of a control frame, past the per-connection limit if need be.
     @inline(__always)
     public func sendControl(_ id: ConnectionID, _ bytes: UnsafeRawBufferPointer) -> SendRefusal? {

@@ -15,6 +15,10 @@ public enum BackendEvent: Sendable, Equatable {
     case presence(Presence, request: UInt32)
     /// The gateway is shutting down; its connections close within `deadlineMs`.
     case draining(deadlineMs: UInt32)
+    /// The client subscribed itself to `topic` by a control message (`--client-topics`).
+    case subscribed(ConnectionID, topic: String)
+    /// The client unsubscribed itself from `topic`.
+    case unsubscribed(ConnectionID, topic: String)
     /// The link failed (gateway ERROR, broken bytes, socket error); the last event.
     case failed(BackendLinkError)
 }

@@ -60,6 +60,12 @@ enum InboundFrame: Sendable, Equatable {
             return .error(code: code, message: String(decoding: reader.rest(), as: UTF8.self))
         case .draining:
             return .event(.draining(deadlineMs: try reader.u32()))
+        case .subscribed:
+            let conn = ConnectionID(try reader.u64())
+            return .event(.subscribed(conn, topic: String(decoding: reader.rest(), as: UTF8.self)))
+        case .unsubscribed:
+            let conn = ConnectionID(try reader.u64())
+            return .event(.unsubscribed(conn, topic: String(decoding: reader.rest(), as: UTF8.self)))
         }
     }
 

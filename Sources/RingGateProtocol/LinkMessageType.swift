@@ -19,6 +19,10 @@ public enum LinkEvent: UInt8, Sendable {
     case presence = 0x07
     case error = 0x08
     case draining = 0x09
+    /// A client subscribed itself to a topic (`--client-topics`).
+    case subscribed = 0x0A
+    /// A client unsubscribed itself from a topic.
+    case unsubscribed = 0x0B
 }
 
 public enum LinkCommand: UInt8, Sendable {

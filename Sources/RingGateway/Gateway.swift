@@ -8,7 +8,22 @@ import Glibc
 
 /// Why the gateway could not start: one line naming the cause.
 public struct GatewayError: Error, CustomStringConvertible, Sendable {
+    /// Whose fix it is: a setting that cannot work, or the system at run time.
+    public enum Cause: Sendable {
+        /// A value that can never work as given (an unknown group, a path that is not a socket):
+        /// `ringgate` exits with status 2, as for a bad value on the command line.
+        case settings
+        /// Something the settings cannot fix by themselves (a port or socket in use, no memory).
+        case system
+    }
+
     public let description: String
+    public var cause = Cause.system
+
+    public init(description: String, cause: Cause = .system) {
+        self.description = description
+        self.cause = cause
+    }
 }
 
 /// RingGate: the engine plus one WebSocket layer per worker.
@@ -23,7 +38,7 @@ public final class Gateway: @unchecked Sendable {
 
     public init(_ configuration: GatewayConfiguration) throws(GatewayError) {
         let problems = configuration.problems()
-        guard problems.isEmpty else { throw GatewayError(description: problems.joined(separator: "; ")) }
+        guard problems.isEmpty else { throw GatewayError(description: problems.joined(separator: "; "), cause: .settings) }
         var engineConfiguration = configuration.engine
         engineConfiguration.tickMs = configuration.tickMs
         var configuration = configuration

@@ -3,11 +3,13 @@ public import RingWebSocket
 
 /// What to do with a client whose send queue is full.
 public enum SlowClientPolicy: String, Sendable, CaseIterable {
-    /// Close with 1008 (policy violation): the client is not keeping up.
+    /// Close it with `slowClientCloseCode`: the client is not keeping up.
     case close
     /// Stop reading from the client until its queue drains (fits echo-style traffic).
     case pause
-    /// Drop messages that do not fit (counted); the client stays connected.
+    /// Drop its oldest queued messages that have not started to leave, so it gets the newest
+    /// (counted); whole messages only, never part of one. On wss:// the queue holds encrypted
+    /// records, which cannot be cut, so the new message is dropped instead.
     case drop
 }
 
@@ -38,6 +40,12 @@ public struct GatewayConfiguration: Sendable {
     /// Expiries handled per tick at most; the rest wait for the next tick.
     public var expiriesPerTick = 50_000
     public var slowClientPolicy = SlowClientPolicy.pause
+    /// The code `--slow-client close` closes with. A full queue looks the same whether the client
+    /// stopped reading or its link is too slow for a burst. 1008 (policy violation, the default)
+    /// fits the first: only the client can fix it, and reconnecting at once would fill the queue
+    /// again. 1013 (try again later) fits the second, as in a fan-out to mobile clients: it
+    /// tells them to come back after a pause, and resume from topic history.
+    public var slowClientCloseCode = CloseCode.policyViolation
     /// Data messages a client may send per second; 0 for no limit. Past it: close 1008.
     public var rateLimitMessages: UInt32 = 0
     /// Payload bytes a client may send per second; 0 for no limit. Past it: close 1008.
@@ -60,6 +68,9 @@ public struct GatewayConfiguration: Sendable {
             found.append("wheel slots must be a power of two (got \(wheelSlots))")
         }
         if frames.maxMessageBytes < 1 { found.append("max-message-size must be at least 1 byte") }
+        if !backend.clientTopicPrefixes.isEmpty && !backend.isEnabled {
+            found.append("client-topics needs backend-socket: topics are published by application workers")
+        }
         return found
     }
 }

@@ -17,8 +17,13 @@ public struct GatewayCounters: Sendable, Equatable {
     public var pongTimeouts: UInt64 = 0
     public var idleTimeouts: UInt64 = 0
     public var closeTimeouts: UInt64 = 0
-    /// Sends refused because a client's queue or the worker's pool was full.
+    /// Clients closed because their queue or the worker's pool was full (`--slow-client close`).
     public var sendQueueOverflows: UInt64 = 0
+    /// Queued messages dropped, oldest first, to make room for new ones (`--slow-client drop`).
+    public var droppedOldest: UInt64 = 0
+    /// New messages dropped under `--slow-client drop` because no room could be made: what was
+    /// queued had started to leave, or the connection is wss://, whose queue cannot be cut.
+    public var droppedNewest: UInt64 = 0
     public var pausedForBackpressure: UInt64 = 0
     /// Times an idle connection was parked (poll instead of an armed recv).
     public var parked: UInt64 = 0
@@ -41,7 +46,8 @@ public struct GatewayCounters: Sendable, Equatable {
         ("protocol_errors", \.protocolErrors), ("closed_by_client", \.closedByClient),
         ("handshake_timeouts", \.handshakeTimeouts), ("pong_timeouts", \.pongTimeouts),
         ("idle_timeouts", \.idleTimeouts), ("close_timeouts", \.closeTimeouts),
-        ("send_queue_overflows", \.sendQueueOverflows), ("paused_backpressure", \.pausedForBackpressure),
+        ("send_queue_overflows", \.sendQueueOverflows), ("dropped_oldest", \.droppedOldest),
+        ("dropped_newest", \.droppedNewest), ("paused_backpressure", \.pausedForBackpressure),
         ("parked", \.parked), ("rate_limited", \.rateLimited), ("drain_closes", \.drainCloses),
     ]
 

@@ -16,10 +16,12 @@ extension GatewayMetrics {
         "backend_paused": "Times a client was paused because its worker's queue was full.",
         "publishes": "PUBLISH and BROADCAST commands.",
         "deliveries": "Published messages queued to subscribers.",
-        "deliveries_dropped": "Published messages not queued to a slow subscriber (slow-client drop).",
         "history_gaps": "SUBSCRIBEs answered GAP: the topic's history no longer held what the client missed.",
         "history_not_kept": "Publishes delivered but not kept in history: their seq was not above the topic's last.",
         "topics_refused": "Topics refused at max-topics.",
+        "client_subscribes": "Subscriptions clients made themselves (--client-topics).",
+        "client_unsubscribes": "Unsubscriptions clients made themselves (--client-topics).",
+        "client_topics_refused": "Client topic requests refused: outside the prefixes, past the per-client bound, or malformed.",
     ]
 
     /// Per-link series: name, type, help, and the value for one link.

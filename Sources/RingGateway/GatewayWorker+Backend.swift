@@ -144,12 +144,16 @@ extension GatewayWorker {
             return
         }
         let conn = linkConnectionID(slot)
-        link.queue { writer in
+        let queued = link.queue { writer in
             writer.begin(LinkEvent.message.rawValue)
             writer.u64(conn)
             writer.u8(kind == .text ? LinkPayloadKind.text.rawValue : LinkPayloadKind.binary.rawValue)
             writer.raw(payload)
             writer.end()
+        }
+        guard queued else {
+            backendCounters.eventsLost += 1  // the link failed after the check above
+            return
         }
         hubNeedsWake = true
         if link.congested.load(ordering: .relaxed) { pauseForWorker(slot) }

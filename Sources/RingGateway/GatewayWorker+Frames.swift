@@ -26,32 +26,28 @@ extension GatewayWorker {
     /// Sends one unfragmented data frame; the header is written in place in front of a copy
     /// of the payload in the send queue. The queue limit bounds what waits behind earlier
     /// data, so one message larger than the limit still goes out to a client that keeps up.
+    /// A full queue is the slow-client policy's to handle (GatewayWorker+SlowClients.swift).
     @discardableResult
     func sendFrame(_ slot: UInt32, _ opcode: Opcode, _ payload: UnsafeRawBufferPointer) -> Bool {
         let connection = id(slot)
         let header = FrameEncoder.headerSize(payloadLength: payload.count)
         let total = header + payload.count
         let queued = worker.queuedBytes(connection)
-        guard queued == 0 || queued + total <= sendQueueLimit else { return overflow(slot) }
+        if queued != 0, queued + total > sendQueueLimit, !makeRoom(slot, for: total) { return overflow(slot) }
         if total <= Worker.reserveCapacity {
-            guard let space = worker.reserve(connection, total) else { return overflow(slot) }
+            guard let space = worker.reserve(connection, total) ?? (makeRoom(slot, for: total) ? worker.reserve(connection, total) : nil) else {
+                return overflow(slot)  // the worker's send pool is dry
+            }
             FrameEncoder.writeHeader(into: space, opcode: opcode, fin: true, payloadLength: payload.count)
             if let source = payload.baseAddress { (space + header).copyMemory(from: source, byteCount: payload.count) }
             worker.commit(connection, total)
         } else {
-            // Larger than one send chunk: header and payload go as two copies into the queue.
-            let ok = withUnsafeTemporaryAllocation(byteCount: FrameEncoder.maxHeaderSize, alignment: 8) { scratch in
+            // Larger than one send chunk: header and payload are copied as two pieces of one message.
+            let refused = withUnsafeTemporaryAllocation(byteCount: FrameEncoder.maxHeaderSize, alignment: 8) { scratch in
                 FrameEncoder.writeHeader(into: scratch.baseAddress!, opcode: opcode, fin: true, payloadLength: payload.count)
-                return worker.sendControl(connection, UnsafeRawBufferPointer(rebasing: scratch[..<header])) == nil
-                    && worker.sendControl(connection, payload) == nil
+                return worker.sendParts(connection, UnsafeRawBufferPointer(rebasing: scratch[..<header]), payload) != nil
             }
-            if !ok {
-                // The worker's pool ran dry part way: the stream is cut, so the connection must go.
-                counters.sendQueueOverflows += 1
-                worker.close(connection, .abort)
-                states.pointer(slot).pointee.phase = .closing
-                return false
-            }
+            if refused { return overflow(slot) }
         }
         counters.messagesOut += 1
         counters.bytesOut += UInt64(payload.count)
@@ -61,20 +57,6 @@ extension GatewayWorker {
         return true
     }
 
-    /// The client's queue (or the worker's pool) is full: the client is not keeping up. Under
-    /// the drop policy the message is dropped; otherwise the client gets a 1008 close frame (past
-    /// the limit) and the connection closes, bounded by the close timeout.
-    private func overflow(_ slot: UInt32) -> Bool {
-        if configuration.slowClientPolicy == .drop {
-            backendCounters.deliveriesDropped += 1
-            return false
-        }
-        counters.sendQueueOverflows += 1
-        reportClosed(slot, code: CloseCode.policyViolation.rawValue)
-        closeWithFrame(slot, code: .policyViolation, reason: "send queue full")
-        return false
-    }
-
     /// Queues a frame encoded once for many recipients (a fan-out or topic history) by
     /// reference: the core's send queue points at the shared bytes instead of copying them.
     @discardableResult
@@ -82,7 +64,8 @@ extension GatewayWorker {
         let connection = id(slot)
         switch worker.sendShared(connection, frame.raw) {
         case nil: break
-        case .full: return overflow(slot)
+        case .full:
+            guard makeRoom(slot, for: frame.bytes.count), worker.sendShared(connection, frame.raw) == nil else { return overflow(slot) }
         case .stale, .closing: return false
         }
         counters.messagesOut += 1
@@ -126,30 +109,6 @@ extension GatewayWorker {
         worker.close(id(slot), peerClosed ? .flush : .linger)
         wheel.schedule(slot, at: now &+ limits.closeTicks)
     }
-
-    func pause(_ slot: UInt32) {
-        let state = states.pointer(slot)
-        guard !state.pointee.flags.contains(.paused) else { return }
-        state.pointee.flags.insert(.paused)
-        worker.pause(id(slot))
-        paused.append(slot)
-        counters.pausedForBackpressure += 1
-    }
-
-    /// Resumes reading from paused connections whose queues have drained.
-    func resumeDrained() {
-        paused.removeAll { slot in
-            let state = states.pointer(slot)
-            guard state.pointee.phase == .open, state.pointee.flags.contains(.paused) else {
-                state.pointee.flags.remove(.paused)
-                return true
-            }
-            guard worker.queuedBytes(id(slot)) < resumeBelowBytes else { return false }
-            state.pointee.flags.remove(.paused)
-            worker.resume(id(slot))
-            return true
-        }
-    }
 }
 
 /// The frame receiver's view of one connection: events go to the worker and
@@ -164,6 +123,10 @@ struct FrameSink: FrameHandler {
         owner.states.pointer(slot).pointee.lastMessageTick = owner.now
         guard owner.states[slot].phase == .open else { return }
         if owner.rates != nil, !owner.withinRate(slot, bytes: payload.count) { return }
+        if !owner.clientTopicPrefixes.isEmpty, kind == .text, ClientTopicCommand.isCommand(payload), owner.states[slot].link != 0 {
+            owner.clientTopicCommand(slot, payload)
+            return
+        }
         if owner.states[slot].link != 0 {
             if let link = owner.routedLink(slot) { owner.forwardMessage(slot, link, kind, payload) }
             return

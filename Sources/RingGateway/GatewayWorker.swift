@@ -47,6 +47,11 @@ final class GatewayWorker: WorkerHandler {
     var fanouts: [FanoutJob] = []
     var pausedForWorker: [UInt32] = []
     var slowClients: [UInt32] = []
+    /// Log lines about slow-client drops and refused client topic commands, throttled.
+    var dropLog: LogThrottle
+    var clientTopicLog: LogThrottle
+    /// `--client-topics` prefixes as bytes; empty when clients may not change topics.
+    let clientTopicPrefixes: [[UInt8]]
     var backendCounters = BackendCounters()
     let publishedBackend = Mutex(BackendCounters())
     static let continueTag: UInt64 = 0x66616E6F  // "fano": more fan-out to deliver
@@ -79,6 +84,9 @@ final class GatewayWorker: WorkerHandler {
         sendQueueLimit = Int(configuration.engine.sendQueueLimitBytes)
         pauseAboveBytes = Int(configuration.engine.sendQueueLimitBytes / 2)
         resumeBelowBytes = Int(configuration.engine.sendQueueLimitBytes / 4)
+        dropLog = LogThrottle(intervalTicks: configuration.ticks(10_000))
+        clientTopicLog = LogThrottle(intervalTicks: configuration.ticks(10_000))
+        clientTopicPrefixes = backend == nil ? [] : configuration.backend.clientTopicPrefixes.map { Array($0.utf8) }
     }
 
     deinit {

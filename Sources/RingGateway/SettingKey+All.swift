@@ -1,5 +1,6 @@
 import Logging
 import RingEngine
+import RingWebSocket
 
 // Every configuration key, in `--help` order. A new key is one entry here: its kind, its place in
 // ServiceConfiguration, and one line of help. Ranges are what the gateway accepts; values outside
@@ -41,7 +42,9 @@ extension SettingKey {
         .integer("send-queue-limit", \.gateway.engine.sendQueueLimitBytes, 1...UInt32.max, hint: "<bytes>", "Send queue limit per connection."),
         .integer("send-pool", \.gateway.engine.sendPoolBytesPerWorker, 32768...UInt32.max, hint: "<bytes>", "Send-chunk memory per worker."),
         .choice("slow-client", \.gateway.slowClientPolicy, [("pause", .pause), ("close", .close), ("drop", .drop)],
-                "A client whose send queue fills: stop reading it, close it with 1008, or drop what does not fit."),
+                "A client whose send queue fills: stop reading it, close it, or drop its oldest queued messages."),
+        .choice("slow-client-close-code", \.gateway.slowClientCloseCode, [("1008", .policyViolation), ("1013", .tryAgainLater)],
+                "Close code of slow-client close: 1008 (the client does not read) or 1013 (try again later)."),
         .integer("rate-limit-messages", \.gateway.rateLimitMessages, 0...UInt32.max, reloadable: true,
                  "Messages per second a client may send (0: no limit); past it, close 1008."),
         .integer("rate-limit-bytes", \.gateway.rateLimitBytes, 0...UInt32.max, hint: "<bytes>", reloadable: true,
@@ -81,6 +84,10 @@ extension SettingKey {
                  "Events queued for one worker before its clients are paused."),
         .integer("max-topics", \.gateway.backend.maxTopics, 1...100_000_000, "Topics at most."),
         .integer("fanout-batch", \.gateway.backend.fanoutBatch, 1...1_000_000, "Fan-out deliveries per loop turn and thread."),
+        .list("client-topics", \.gateway.backend.clientTopicPrefixes,
+              "Topic prefix clients may subscribe themselves to by a control message (repeatable; none: off)."),
+        .integer("client-topics-max", \.gateway.backend.clientTopicsMax, 1...65_535,
+                 "Subscriptions a connection may hold when it subscribes itself."),
         // Operations
         .address("admin-host", \.adminHost, "Address of the admin server (/metrics, /healthz, /readyz)."),
         .optionalPort("admin-port", \.adminPort, "Port of the admin server (0 picks a free one and prints it; unset: no admin server)."),

@@ -35,7 +35,7 @@ final class Service {
             try start()
         } catch {
             logger.error("\(error)")
-            return 1
+            return error.cause == .settings ? 2 : 1  // 2, as for a bad value on the command line
         }
         serve()
         logger.info("stopping")

@@ -6,10 +6,14 @@ import Glibc
 struct LoopbackClient {
     let fd: Int32
 
-    /// Connects to 127.0.0.1:`port`; `nil` if the connection is refused.
-    init?(port: UInt16, receiveTimeoutMs: Int = 5000) {
+    /// Connects to 127.0.0.1:`port`; `nil` if the connection is refused. A `receiveBufferBytes`
+    /// is set before connecting, so the window the client offers stays that small.
+    init?(port: UInt16, receiveTimeoutMs: Int = 5000, receiveBufferBytes: Int32? = nil) {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return nil }
+        if var bytes = receiveBufferBytes {
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, socklen_t(MemoryLayout<Int32>.size))
+        }
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = port.bigEndian

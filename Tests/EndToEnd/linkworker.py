@@ -8,7 +8,7 @@ import struct
 import threading
 import time
 
-HELLO, OPEN, MESSAGE, CLOSED, FLOW, GAP, PRESENCE, ERROR, DRAINING = range(1, 10)
+HELLO, OPEN, MESSAGE, CLOSED, FLOW, GAP, PRESENCE, ERROR, DRAINING, SUBSCRIBED, UNSUBSCRIBED = range(1, 12)
 (C_HELLO, C_ACCEPT, C_REJECT, C_SEND, C_CLOSE, C_SUBSCRIBE, C_UNSUBSCRIBE, C_PUBLISH, C_BROADCAST,
  C_SEND_MANY, C_SUBSCRIBE_MANY, C_PRESENCE, C_TOPIC) = range(0x81, 0x8E)
 
@@ -76,6 +76,8 @@ def decode(kind, body):
         return {"request": request, "total": total, "offset": offset, "ids": ids, "topic": r.rest().decode()}
     if kind == ERROR:
         return {"code": r.take("H"), "message": r.rest().decode()}
+    if kind in (SUBSCRIBED, UNSUBSCRIBED):
+        return {"conn": r.take("Q"), "topic": r.rest().decode()}
     return {"raw": body}
 
 

@@ -1,6 +1,7 @@
 """Every command of the Python SDK against the real gateway, driven step by step from the test:
 accept, subscribe (one and many), presence with offset and limit, publish, send_many, broadcast,
-topic history with a replay and a gap, and close in both directions."""
+topic history with a replay and a gap, close in both directions, and FLOW as a client falls
+behind and catches up."""
 
 import asyncio
 import signal
@@ -12,6 +13,7 @@ from websockets.exceptions import ConnectionClosed
 
 from conftest import ROOT
 from test_backend_support import open_client, run, start_backend_gateway
+from wsraw import TEXT, RawClient
 
 sys.path.insert(0, str(ROOT / "clients" / "python"))
 import ringgate_worker  # noqa: E402
@@ -140,3 +142,59 @@ def test_only_the_configured_headers_are_forwarded(gateway):
         assert opened.headers == [("x-user", "ann")]
 
     run(scenario())
+
+
+def test_flow_tells_the_worker_when_a_client_falls_behind_and_catches_up(gateway):
+    limit = 1 << 20  # FLOW 1 past half of it, FLOW 0 below a quarter
+    server, path = start_backend_gateway(gateway, "--send-queue-limit", str(limit))
+    padding = "p" * 8000
+    most = 3000  # 24 MB: far past the socket buffers of a client that reads nothing
+
+    async def scenario():
+        link = await ringgate_worker.connect(path, name="flow-test")
+        # The client reads nothing until FLOW: its receive buffer stays at its initial size (the
+        # kernel grows it only as the application reads), and the rest backs up in the gateway.
+        # A buffer shrunk below one segment would clamp the window for good: reading back would
+        # then wait for a zero-window probe per segment.
+        client = await asyncio.to_thread(RawClient, server.port)
+        handshaking = asyncio.ensure_future(asyncio.to_thread(client.handshake))
+        opened = await next_event(link, ringgate_worker.Open)
+        await link.accept(opened.conn)
+        await handshaking
+        events = asyncio.Queue()
+
+        async def forward():
+            async for event in link:
+                await events.put(event)
+        forwarding = asyncio.ensure_future(forward())
+
+        # Send at a steady pace until the gateway says the client fell behind; the pace keeps
+        # what is sent before the worker hears it well under the other half of the limit.
+        sent, slow = 0, None
+        while slow is None and sent < most:
+            for _ in range(4):
+                await link.send(opened.conn, f"{sent:06d}{padding}")
+                sent += 1
+            try:
+                slow = await asyncio.wait_for(events.get(), 0.01)
+            except asyncio.TimeoutError:
+                pass
+        assert isinstance(slow, ringgate_worker.Flow), slow
+        assert slow.conn == opened.conn and slow.slow
+
+        def read_all():
+            return [client.read_message() for _ in range(sent)]
+        messages = await asyncio.to_thread(read_all)
+        assert [(opcode, payload[:6]) for opcode, payload in messages] == [(TEXT, b"%06d" % i) for i in range(sent)]
+        assert all(payload[6:] == padding.encode() for _, payload in messages)
+        drained = await asyncio.wait_for(events.get(), 10)
+        assert isinstance(drained, ringgate_worker.Flow), drained
+        assert drained.conn == opened.conn and not drained.slow
+        client.close()
+        assert isinstance(await asyncio.wait_for(events.get(), 10), ringgate_worker.Closed)
+        forwarding.cancel()
+        await link.close_link()
+
+    run(scenario())
+    stats = server.stop(until=lambda s: s["open"] == 0)
+    assert stats["send_queue_overflows"] == 0

@@ -1,5 +1,5 @@
 """Two workers: a connection is answered by one worker for its whole life (sticky routing), and
-`hash:header:NAME` sends equal keys to the same worker. The echo examples started with `--tag`
+`hash:header:NAME` and `hash:path:N` send equal keys to the same worker. The echo examples started with `--tag`
 prefix their text replies with it, which names the worker that answered."""
 
 import asyncio
@@ -57,5 +57,32 @@ def test_least_loaded_balances_and_keeps_each_connection(gateway, workers):
         assert sorted(tags).count("A") == 5 and sorted(tags).count("B") == 5, tags
         for ws in connections:
             await ws.close()
+
+    run(scenario())
+
+
+def test_hash_on_a_path_segment_is_sticky_per_segment(gateway, workers):
+    server, path = start_backend_gateway(gateway, "--route", "hash:path:2", threads=2)
+    workers("python", "echo", path, "--tag", "A")
+    workers("python", "echo", path, "--tag", "B")
+    wait_for_links(server, 2)
+
+    async def tag_for(request_path, label):
+        ws = await open_client(server.port, request_path)
+        tag = await answering_worker(ws, label)
+        await ws.close()
+        return tag
+
+    async def scenario():
+        by_room = {}
+        for room in [f"room-{index}" for index in range(12)]:
+            # Only the second segment counts: the rest of the path and the query do not.
+            tags = {await tag_for(f"/rooms/{room}/{suffix}", f"{room}{suffix}") for suffix in ("a", "b?x=1", "c/d")}
+            assert len(tags) == 1, f"{room} went to {tags}"
+            by_room[room] = tags.pop()
+        assert set(by_room.values()) == {"A", "B"}, by_room
+        # Paths without a second segment share the empty key, so they share a worker.
+        short = {await tag_for(request_path, "short") for request_path in ("/", "/rooms", "/rooms/", "//rooms")}
+        assert len(short) == 1, short
 
     run(scenario())

@@ -1,12 +1,17 @@
 """A worker killed mid-stream: under `--on-worker-loss close` its clients see 1011 and the
-other worker's clients carry on; under `move` its clients carry on through the other worker."""
+other worker's clients carry on; under `move` its clients carry on through the other worker, or
+see 1012 when no other worker is left. Events queued for a worker that fails are counted."""
 
 import asyncio
+import re
+import struct
 
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from test_backend_support import open_client, run, start_backend_gateway, wait_for_links, workers  # noqa: F401
+from test_backend_support import (  # noqa: F401
+    RawWorker, open_client, run, start_backend_gateway, wait_for_links, workers)
+from websockets.exceptions import InvalidStatus
 
 CLIENTS = 6
 
@@ -114,3 +119,82 @@ def test_move_policy_keeps_the_lost_workers_clients_working(gateway, workers, sd
     stats = server.stop(until=lambda s: s["open"] == 0)
     assert stats["backend_moved"] == CLIENTS // 2
     assert stats["backend_closed_on_loss"] == 0
+
+
+def test_move_policy_without_another_worker_closes_with_1012(gateway, workers):
+    server, path = start_backend_gateway(gateway, "--on-worker-loss", "move", threads=2)
+    only = workers("python", "echo", path, "--tag", "A")
+    wait_for_links(server, 1)
+
+    async def scenario():
+        clients = [await open_client(server.port) for _ in range(4)]
+        for index, ws in enumerate(clients):
+            assert await tag_of(ws, f"hello {index}") == "A"
+        only.kill()
+        for ws in clients:
+            await asyncio.wait_for(ws.wait_closed(), 10)
+            assert ws.close_code == 1012  # Service Restart: reconnect, a worker may be back
+        with pytest.raises(InvalidStatus) as refused:  # --no-worker refuse, the default
+            await open_client(server.port)
+        assert refused.value.response.status_code == 503
+
+    run(scenario())
+    stats = server.stop(until=lambda s: s["open"] == 0)
+    assert stats["backend_closed_on_loss"] == 4
+    assert stats["backend_moved"] == 0
+
+
+def test_events_queued_for_a_failed_worker_are_counted(gateway):
+    # The smallest event queue, so the gateway holds events (and pauses the client) early.
+    server, path = start_backend_gateway(gateway, "--on-worker-loss", "close", "--backend-queue-limit", "65536")
+    worker = RawWorker(path)
+    wait_for_links(server, 1)
+    payload = bytes(16 << 10)
+
+    def accept_first_open():
+        while True:
+            kind, body = worker.read_frame()
+            if kind == 0x02:
+                conn = struct.unpack_from("<Q", body)[0]
+                worker.send_frame(0x82, struct.pack("<QH", conn, 0))
+                return conn
+
+    async def scenario():
+        connecting = asyncio.ensure_future(open_client(server.port, max_size=None))
+        await asyncio.to_thread(accept_first_open)
+        ws = await connecting
+
+        async def flood():
+            for _ in range(1000):  # bounded; the gateway pauses the client long before the end
+                await ws.send(payload)
+        flooding = asyncio.ensure_future(flood())
+        # The worker reads nothing: the socket fills, events wait in the gateway, the client is
+        # paused, and the gateway's count of messages read stops moving (the same over three
+        # stats lines, as counters are published once per tick).
+        stats = await asyncio.to_thread(server.wait_for_stats, lambda s: s["backend_paused"] >= 1, 20)
+        assert stats["backend_paused"] >= 1, stats
+        seen = [stats["messages_in"]]
+        while len(seen) < 3 or len(set(seen[-3:])) > 1:
+            assert len(seen) < 100, f"the gateway kept reading a paused client: {seen}"
+            seen.append((await asyncio.to_thread(server.stats))["messages_in"])
+        read = seen[-1]
+        # A command the gateway does not know fails the link; what the gateway had written
+        # before stays readable in the worker's socket.
+        before = len(server.lines)
+        worker.send_frame(0x7F)
+        delivered = 0
+        while (frame := await asyncio.to_thread(worker.read_frame)) is not None:
+            delivered += frame[0] == 0x03
+        await asyncio.wait_for(ws.wait_closed(), 10)
+        assert ws.close_code == 1011
+        flooding.cancel()
+        return read, delivered, before
+
+    read, delivered, before = run(scenario())
+    line = server.wait_for_line(lambda l: "undelivered events" in l, 5, after=before)
+    assert line is not None
+    logged = int(re.search(r"(\d+) undelivered events", line).group(1))
+    # Every message the gateway read is either in the worker's socket or counted as lost.
+    assert logged >= 1 and delivered + logged == read, (delivered, logged, read)
+    stats = server.stop(until=lambda s: s["open"] == 0)
+    assert stats["backend_events_lost"] >= logged

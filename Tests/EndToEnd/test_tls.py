@@ -25,7 +25,7 @@ from websockets.sync.client import connect
 
 from conftest import BINARY
 from test_node_websocket import EXPECTED, SCRIPT, node  # noqa: F401 (fixture)
-from wsraw import RawClient
+from wsraw import RawClient, frame
 
 WSS = re.compile(r"ringgate: listening for wss on (\S+):(\d+)")
 TIMEOUT_S = 5.0
@@ -424,3 +424,27 @@ def test_a_publish_reaches_wss_and_ws_subscribers_alike(gateway, certs, tmp_path
         for ws in (secure, plain):
             assert [ws.recv(timeout=TIMEOUT_S) for _ in range(3)] == ["first", big, "third"]
     worker.close()
+
+
+def test_slow_client_drop_on_wss_drops_the_new_message_and_never_cuts_a_record(gateway, certs):
+    # A wss:// send queue holds encrypted records, which cannot be cut without breaking the TLS
+    # stream: under --slow-client drop the new message is dropped instead of the oldest.
+    server, port = start(gateway, certs, "--workers", "1", "--slow-client", "drop", "--send-queue-limit", str(64 << 10))
+    count = 3000
+    with TLSClient(port, client_context(certs)) as client:
+        client.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        client.handshake()
+        client.send(b"".join(frame(0x1, b"%06d" % seq + b"z" * 1018) for seq in range(count)))
+        stats = server.wait_for_stats(lambda s: s["messages_in"] == count and s["dropped_newest"] > 0, timeout_s=30)
+        assert stats["messages_in"] == count and stats["dropped_newest"] > 0, stats
+        assert stats["dropped_oldest"] == 0
+        seqs = []
+        for _ in range(count - stats["dropped_newest"]):
+            opcode, data = client.read_message()
+            assert opcode == 0x1 and data[6:] == b"z" * 1018
+            seqs.append(int(data[:6]))
+        assert seqs == sorted(set(seqs)) and seqs[0] == 0
+        client.send_frame(0x1, "after")
+        assert client.read_message() == (0x1, b"after")
+    stats = server.stop(until=lambda s: s["open"] == 0)
+    assert stats["tls_errors"] == 0

@@ -288,3 +288,29 @@ def test_publishes_with_a_stale_seq_are_delivered_counted_and_logged_sparingly(g
     logged = [line for line in server.lines if "not above 100: delivered, not kept" in line]
     assert len(logged) == 10, logged
     assert logged[0].startswith("ringgate: warning: backend: publish to scores") and logged[-1].endswith("(10 so far)")
+
+
+def test_byte_rate_limit_closes_a_client_sending_too_many_bytes_with_1008(gateway):
+    # No message limit: three messages a second are far from any count, but 3 x 12,000 bytes
+    # is past 20,000 bytes a second.
+    server = gateway("--workers", "1", "--rate-limit-bytes", "20000")
+
+    async def scenario():
+        async with connect(f"ws://127.0.0.1:{server.port}/") as calm:
+            heavy = await connect(f"ws://127.0.0.1:{server.port}/", max_queue=None)
+            try:
+                for i in range(3):
+                    await heavy.send(f"{i}" * 12_000)
+            except ConnectionClosed:
+                pass  # the close came while we were still sending
+            await asyncio.wait_for(heavy.wait_closed(), 10)
+            assert heavy.close_code == 1008
+            assert heavy.close_reason == "rate limit exceeded"
+            for i in range(4):  # 4,000 bytes a second stays under the limit
+                await calm.send(f"{i}" * 1000)
+                assert await calm.recv() == f"{i}" * 1000
+                await asyncio.sleep(0.25)
+    run(scenario())
+    stats = server.stop(until=lambda s: s["rate_limited"] >= 1)
+    assert stats["rate_limited"] == 1
+    assert stats["bytes_in"] >= 20_000

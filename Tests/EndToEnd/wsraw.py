@@ -76,8 +76,15 @@ def close_payload(code, reason=b""):
 class RawClient:
     """One TCP connection to the gateway, with a receive buffer shared by HTTP and frame reads."""
 
-    def __init__(self, port, timeout_s=SOCKET_TIMEOUT_S):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout_s)
+    def __init__(self, port, timeout_s=SOCKET_TIMEOUT_S, receive_buffer=None):
+        """`receive_buffer` sets SO_RCVBUF before connecting, so the window offered stays small."""
+        if receive_buffer is None:
+            self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout_s)
+        else:
+            self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+            self.sock.settimeout(timeout_s)
+            self.sock.connect(("127.0.0.1", port))
         self.sock.settimeout(timeout_s)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.buffer = b""

@@ -77,13 +77,17 @@ import Testing
             + hex("1c000000 06 2a00000001000000 0300000000000000 0900000000000000 0100 74")
             + hex("1a000000 07 04000000 05000000 01000000 01000000 0700000000000000 74")
             + hex("06000000 08 0500 626164")
-            + hex("05000000 09 88130000"))
+            + hex("05000000 09 88130000")
+            + hex("0a000000 0a 2a00000001000000 74")
+            + hex("0a000000 0b 2a00000001000000 74"))
         #expect(frames == [
             .event(.flow(Self.conn, slow: true)),
             .event(.gap(Self.conn, topic: "t", since: 3, evicted: 9)),
             .presence(request: 4, part: Presence(topic: "t", total: 5, offset: 1, connections: [ConnectionID(7)])),
             .error(code: 5, message: "bad"),
             .event(.draining(deadlineMs: 5000)),
+            .event(.subscribed(Self.conn, topic: "t")),
+            .event(.unsubscribed(Self.conn, topic: "t")),
         ])
     }
 

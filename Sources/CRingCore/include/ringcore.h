@@ -200,6 +200,14 @@ int rg_conn_send(rg_worker *w, uint32_t slot, uint32_t gen, const void *data, ui
 int rg_conn_send_control(rg_worker *w, uint32_t slot, uint32_t gen, const void *data, uint32_t len);
 
 /*
+ * rg_conn_send of `head` then `body` as one record (see rg_conn_drop_oldest):
+ * both are queued or neither is. For a message built in two pieces, e.g. a
+ * frame header and a payload too large for rg_conn_send_reserve.
+ */
+int rg_conn_send_parts(rg_worker *w, uint32_t slot, uint32_t gen, const void *head, uint32_t head_len,
+		       const void *body, uint32_t body_len);
+
+/*
  * Two-part form of rg_conn_send for writers that build a message in place:
  * reserve returns `len` contiguous writable bytes at the tail of the send
  * queue (len <= rg_send_chunk_capacity()) or NULL with errno set as above;
@@ -233,6 +241,29 @@ int rg_conn_send_shared(rg_worker *w, uint32_t slot, uint32_t gen, rg_shared *s)
 
 /* Bytes queued and not yet acknowledged by the kernel; 0 for a stale id. */
 uint32_t rg_conn_queued(rg_worker *w, uint32_t slot, uint32_t gen);
+
+/*
+ * Dropping what a slow peer has not been sent yet. Every send call above
+ * queues one record; the core keeps where records begin but not what they
+ * are. `measure` is given a record's first bytes (RG_RECORD_PEEK of them, or
+ * fewer at the end of the queue) and returns its length in bytes when it may
+ * be dropped, minus its length when it must stay, or 0 when it cannot tell
+ * (that record and the rest of its chunk stay; the walk goes on at the next
+ * chunk's first record). It must not call back into the core.
+ *
+ * rg_conn_drop_oldest removes droppable records, oldest first, until at least
+ * `want` bytes are freed or no record is left. It never touches a record of
+ * which a byte has been sent or is being sent, and never part of one, so the
+ * peer's byte stream stays whole; records that stay keep their order. Shared
+ * frames are released as their references go. Returns the bytes freed (>= 0,
+ * possibly fewer than `want`) with *records set to the records dropped, or
+ * -ESTALE, -EPIPE as rg_conn_send does, or -EOPNOTSUPP on a TLS connection,
+ * whose queue holds encrypted records that cannot be cut.
+ */
+#define RG_RECORD_PEEK 16
+typedef int64_t (*rg_record_measure)(const uint8_t *head, uint32_t available);
+int64_t rg_conn_drop_oldest(rg_worker *w, uint32_t slot, uint32_t gen, uint32_t want,
+			    rg_record_measure measure, uint32_t *records);
 
 enum rg_close_how {
 	RG_CLOSE_FLUSH = 0,	/* send what is queued, shut down writes, close */

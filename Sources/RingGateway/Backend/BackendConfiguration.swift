@@ -73,6 +73,11 @@ public struct BackendConfiguration: Sendable {
     /// Deliveries per loop turn and gateway thread in a fan-out, so a big broadcast
     /// interleaves with everything else.
     public var fanoutBatch = 4096
+    /// Topic prefixes a client may subscribe itself to by a control message
+    /// (ClientTopicCommand); empty turns client control messages off.
+    public var clientTopicPrefixes: [String] = []
+    /// Subscriptions a connection may hold, at most, when it asks for another itself.
+    public var clientTopicsMax = 32
 
     public init() {}
 

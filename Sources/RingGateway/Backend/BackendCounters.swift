@@ -17,12 +17,16 @@ public struct BackendCounters: Sendable, Equatable {
     public var pausedForWorker: UInt64 = 0
     public var publishes: UInt64 = 0
     public var deliveries: UInt64 = 0
-    /// Messages not queued to a slow client under the `drop` policy.
-    public var deliveriesDropped: UInt64 = 0
     public var historyGaps: UInt64 = 0
     /// Publishes delivered but not kept in history: their seq was not above the topic's last.
     public var historyNotKept: UInt64 = 0
     public var topicsRefused: UInt64 = 0
+    /// Topic changes clients made themselves (`--client-topics`).
+    public var clientSubscribes: UInt64 = 0
+    public var clientUnsubscribes: UInt64 = 0
+    /// Client control messages refused: a topic outside the prefixes, a full connection or
+    /// gateway, or a malformed message.
+    public var clientTopicsRefused: UInt64 = 0
 
     public init() {}
 
@@ -39,10 +43,12 @@ public struct BackendCounters: Sendable, Equatable {
         pausedForWorker += other.pausedForWorker
         publishes += other.publishes
         deliveries += other.deliveries
-        deliveriesDropped += other.deliveriesDropped
         historyGaps += other.historyGaps
         historyNotKept += other.historyNotKept
         topicsRefused += other.topicsRefused
+        clientSubscribes += other.clientSubscribes
+        clientUnsubscribes += other.clientUnsubscribes
+        clientTopicsRefused += other.clientTopicsRefused
     }
 
     public var fields: [(String, UInt64)] {
@@ -52,8 +58,10 @@ public struct BackendCounters: Sendable, Equatable {
             ("backend_stale_commands", staleCommands), ("backend_upgrades_refused", upgradesRefused),
             ("backend_upgrades_rejected", upgradesRejected), ("backend_moved", connectionsMoved),
             ("backend_closed_on_loss", connectionsClosedOnLoss), ("backend_paused", pausedForWorker),
-            ("publishes", publishes), ("deliveries", deliveries), ("deliveries_dropped", deliveriesDropped),
+            ("publishes", publishes), ("deliveries", deliveries),
             ("history_gaps", historyGaps), ("history_not_kept", historyNotKept), ("topics_refused", topicsRefused),
+            ("client_subscribes", clientSubscribes), ("client_unsubscribes", clientUnsubscribes),
+            ("client_topics_refused", clientTopicsRefused),
         ]
     }
 }

@@ -100,16 +100,11 @@ extension BackendHub {
     func fail(_ hub: HubLink, reason: String, level: Logger.Level = .warning, lostIsExpected: Bool = false) {
         guard !hub.failed else { return }
         hub.failed = true
-        hub.link.alive.store(false, ordering: .releasing)
+        let unwritten = hub.link.fail()
         directory.remove(hub.link)
         close(hub.link.fd)
-        let unwritten = hub.link.outbox.withLock { outbox in
-            let taken = outbox.bytes
-            outbox.reset()
-            return taken
-        }
-        var lost = Self.countMessages(hub.output.bytes, from: hub.outputOffset)
-        lost += Self.countMessages(unwritten, from: 0)
+        var lost = Self.countMessages(hub.output.bytes, unwrittenFrom: hub.outputOffset)
+        lost += Self.countMessages(unwritten, unwrittenFrom: 0)
         counters.eventsLost += UInt64(lost)
         let name = hub.link.name.withLock { $0 }
         let open = hub.link.connections.load(ordering: .relaxed)
@@ -125,14 +120,17 @@ extension BackendHub {
         }
     }
 
-    /// MESSAGE events in a run of frames (a partial frame at the start counts as one).
-    static func countMessages(_ bytes: [UInt8], from offset: Int) -> Int {
-        var position = offset
+    /// MESSAGE events in `bytes`, whole frames from its start, that were not entirely written
+    /// before offset `written`: a frame cut by a short write counts, since the worker cannot
+    /// read it. Frames are walked from the start because `written` may fall inside one.
+    static func countMessages(_ bytes: [UInt8], unwrittenFrom written: Int) -> Int {
+        var position = 0
         var count = 0
         while position + 5 <= bytes.count {
             let length = Int(bytes[position]) | Int(bytes[position + 1]) << 8 | Int(bytes[position + 2]) << 16 | Int(bytes[position + 3]) << 24
-            if bytes[position + 4] == LinkEvent.message.rawValue { count += 1 }
-            position += 4 + max(1, length)
+            let end = position + 4 + max(1, length)
+            if end > written, bytes[position + 4] == LinkEvent.message.rawValue { count += 1 }
+            position = end
         }
         return count
     }

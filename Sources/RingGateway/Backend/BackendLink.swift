@@ -30,13 +30,30 @@ final class BackendLink: Sendable {
     }
 
     /// Appends one event built by `write`; the hub is woken by the caller once per batch.
+    /// False, with nothing queued, once the link failed: `alive` is read under the outbox's
+    /// lock, which the hub holds when it fails the link and counts what the outbox held, so
+    /// every event is either in that count or refused here.
     @inline(__always)
-    func queue(_ write: (inout LinkWriter) -> Void) {
-        let added = outbox.withLock { writer in
+    @discardableResult
+    func queue(_ write: (inout LinkWriter) -> Void) -> Bool {
+        let added = outbox.withLock { writer -> Int? in
+            guard alive.load(ordering: .relaxed) else { return nil }
             let before = writer.count
             write(&writer)
             return writer.count - before
         }
+        guard let added else { return false }
         queuedBytes.add(added, ordering: .relaxed)
+        return true
+    }
+
+    /// Marks the link failed and takes what its outbox held, in one step against `queue`.
+    func fail() -> [UInt8] {
+        outbox.withLock { outbox in
+            alive.store(false, ordering: .releasing)
+            let taken = outbox.bytes
+            outbox.reset()
+            return taken
+        }
     }
 }

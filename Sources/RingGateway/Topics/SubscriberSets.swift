@@ -5,7 +5,8 @@
 ///
 /// Cost: 8 bytes per list entry plus 12 per membership node, 20 bytes per
 /// subscription, and 4 bytes per slot for the chain head (untouched pages of
-/// the slot array cost nothing).
+/// the slot array cost nothing). Both arrays grow by doubling, so resident
+/// memory per subscription is higher (README, "Topics and fan-out").
 struct SubscriberSets {
     struct Entry {
         /// `UInt32.max` marks an entry removed while a fan-out walks the list.
@@ -41,6 +42,27 @@ struct SubscriberSets {
     func count(_ topic: UInt32) -> Int { lists[topic]?.count ?? 0 }
 
     var subscriptionCount: Int { nodes.count - 1 - freeNodes.count }
+
+    /// Whether `slot` is subscribed to `topic`; walks the slot's chain.
+    func contains(_ slot: UInt32, _ topic: UInt32) -> Bool {
+        var cursor = heads[slot]
+        while cursor != 0 {
+            if nodes[Int(cursor)].topic == topic { return true }
+            cursor = nodes[Int(cursor)].next
+        }
+        return false
+    }
+
+    /// How many topics `slot` is subscribed to, counting no further than `limit`.
+    func count(of slot: UInt32, upTo limit: Int) -> Int {
+        var found = 0
+        var cursor = heads[slot]
+        while cursor != 0 && found < limit {
+            found += 1
+            cursor = nodes[Int(cursor)].next
+        }
+        return found
+    }
 
     /// Adds `slot` to `topic`; false when it was already there.
     mutating func subscribe(_ slot: UInt32, to topic: UInt32) -> Bool {

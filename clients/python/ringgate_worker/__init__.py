@@ -8,10 +8,11 @@
             await link.send(event.conn, event.data)
 """
 
-from .events import Closed, Draining, Flow, Gap, GatewayError, Hello, LinkError, Message, Open, Presence
+from .events import (Closed, Draining, Flow, Gap, GatewayError, Hello, LinkError, Message, Open, Presence, Subscribed,
+                     Unsubscribed)
 from .link import Link, connect
 
 __all__ = [
     "connect", "Link", "LinkError", "Hello", "Open", "Message", "Closed", "Flow", "Gap", "Presence",
-    "Draining", "GatewayError",
+    "Draining", "Subscribed", "Unsubscribed", "GatewayError",
 ]

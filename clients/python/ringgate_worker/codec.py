@@ -6,14 +6,15 @@ does no I/O, so it can be tested against hand-built byte strings.
 
 import struct
 
-from .events import Closed, Draining, Flow, Gap, GatewayError, Hello, LinkError, Message, Open, Presence
+from .events import (Closed, Draining, Flow, Gap, GatewayError, Hello, LinkError, Message, Open, Presence, Subscribed,
+                     Unsubscribed)
 
 VERSION = 1
 DEFAULT_MAX_FRAME = (16 << 20) + 64
 MAX_TOPIC_BYTES = 255
 
 # Events
-HELLO, OPEN, MESSAGE, CLOSED, FLOW, GAP, PRESENCE, ERROR, DRAINING = range(0x01, 0x0A)
+HELLO, OPEN, MESSAGE, CLOSED, FLOW, GAP, PRESENCE, ERROR, DRAINING, SUBSCRIBED, UNSUBSCRIBED = range(0x01, 0x0C)
 # Commands
 (C_HELLO, C_ACCEPT, C_REJECT, C_SEND, C_CLOSE, C_SUBSCRIBE, C_UNSUBSCRIBE, C_PUBLISH, C_BROADCAST,
  C_SEND_MANY, C_SUBSCRIBE_MANY, C_PRESENCE, C_TOPIC) = range(0x81, 0x8E)
@@ -115,6 +116,9 @@ def decode(frame_type, body):
         return GatewayError(code, r.rest().decode("utf-8", "replace"))
     if frame_type == DRAINING:
         return Draining(r.u32())
+    if frame_type in (SUBSCRIBED, UNSUBSCRIBED):
+        conn, topic = r.u64(), r.rest().decode("utf-8", "replace")
+        return Subscribed(conn, topic) if frame_type == SUBSCRIBED else Unsubscribed(conn, topic)
     raise LinkError(f"unknown event type 0x{frame_type:02x}")
 
 

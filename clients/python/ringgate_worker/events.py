@@ -99,4 +99,18 @@ class GatewayError:
     message: str
 
 
-Event = Union[Open, Message, Closed, Flow, Gap, Presence, Draining]
+@dataclass(frozen=True)
+class Subscribed:
+    """The client subscribed itself to `topic` by a control message (`--client-topics`)."""
+    conn: int
+    topic: str
+
+
+@dataclass(frozen=True)
+class Unsubscribed:
+    """The client unsubscribed itself from `topic`."""
+    conn: int
+    topic: str
+
+
+Event = Union[Open, Message, Closed, Flow, Gap, Presence, Draining, Subscribed, Unsubscribed]

@@ -4,7 +4,7 @@ import pytest
 
 from ringgate_worker import codec
 from ringgate_worker.events import (Closed, Draining, Flow, Gap, GatewayError, Hello, LinkError, Message, Open,
-                                    Presence)
+                                    Presence, Subscribed, Unsubscribed)
 
 
 def h(text):
@@ -82,9 +82,11 @@ def test_other_events():
         h("06000000 08 0500 626164"),
         h("05000000 09 88130000"),
         h("0d000000 03 2a00000001000000 02 00ff01"),
+        h("0a000000 0a 2a00000001000000 74"),
+        h("0a000000 0b 2a00000001000000 74"),
     ) == [
         Flow(CONN, True), Gap(CONN, "t", 3, 9), Presence(4, "t", 5, 1, [7]), GatewayError(5, "bad"),
-        Draining(5000), Message(CONN, b"\x00\xff\x01"),
+        Draining(5000), Message(CONN, b"\x00\xff\x01"), Subscribed(CONN, "t"), Unsubscribed(CONN, "t"),
     ]
 
 
