@@ -78,11 +78,16 @@ for N in "${SIZES[@]}"; do
     echo "$rows" | tail -1
 done
 if [ "$SCENARIO" = idle ]; then what="idle"; else what="trickle ${TRICKLE_MIN}-${TRICKLE_MAX} s"; fi
+NS_NOTE=""
+if [ -n "${BENCH_NETNS:-}" ]; then
+    NS_NOTE="Both ran in a network namespace whose TCP established hash has $buckets buckets (the host's
+has $(sysctl -n net.ipv4.tcp_ehash_entries)). "
+fi
 record "Concurrent connections, $what, hold ${HOLD} s" \
     "bench/million.sh ${SIZES[*]}" "$rows
 
-Gateway: ringgate, pings after 30 s of silence, parks after 10 s; ringload in the trickle
-scenario on the other core, parked between messages. Messages sent and received are counted by
+Gateway: ringgate, pings after 30 s of silence, parked once upgraded; ringload in the $SCENARIO
+scenario on the other core, parked between messages. ${NS_NOTE}Messages sent and received are counted by
 ringload (every 1-byte message echoed). User B/conn is the gateway's anonymous memory growth;
 kernel B/pair the MemAvailable drop for both ends of each loopback pair. ringload CPU is per core
 it ran on (all its rings share CLIENT_CPU), over the ramp and over the hold; saturated client:

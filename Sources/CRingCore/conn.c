@@ -55,7 +55,7 @@ void rg_internal_conns_free(rg_worker *w)
 	w->conns = NULL;
 }
 
-static struct rg_conn *live(rg_worker *w, uint32_t slot, uint32_t gen)
+struct rg_conn *rg_internal_live(rg_worker *w, uint32_t slot, uint32_t gen)
 {
 	struct rg_conn *c;
 
@@ -701,7 +701,7 @@ int rg_internal_queue_raw(rg_worker *w, uint32_t slot, const void *data, uint32_
 
 static int queue_bytes(rg_worker *w, uint32_t slot, uint32_t gen, const void *data, uint32_t len, bool limited)
 {
-	struct rg_conn *c = live(w, slot, gen);
+	struct rg_conn *c = rg_internal_live(w, slot, gen);
 
 	if (!c)
 		return -ESTALE;
@@ -729,7 +729,7 @@ int rg_conn_send_control(rg_worker *w, uint32_t slot, uint32_t gen, const void *
 int rg_conn_send_parts(rg_worker *w, uint32_t slot, uint32_t gen, const void *head, uint32_t head_len,
 		       const void *body, uint32_t body_len)
 {
-	struct rg_conn *c = live(w, slot, gen);
+	struct rg_conn *c = rg_internal_live(w, slot, gen);
 	struct queue_mark m;
 
 	if (!c)
@@ -759,7 +759,7 @@ uint32_t rg_send_chunk_capacity(void) { return RG_LARGE_CHUNK_DATA; }
 
 uint8_t *rg_conn_send_reserve(rg_worker *w, uint32_t slot, uint32_t gen, uint32_t len)
 {
-	struct rg_conn *c = live(w, slot, gen);
+	struct rg_conn *c = rg_internal_live(w, slot, gen);
 	uint32_t fresh;
 
 	if (!c)
@@ -803,14 +803,14 @@ void rg_conn_send_commit(rg_worker *w, uint32_t slot, uint32_t used)
 
 uint32_t rg_conn_queued(rg_worker *w, uint32_t slot, uint32_t gen)
 {
-	struct rg_conn *c = live(w, slot, gen);
+	struct rg_conn *c = rg_internal_live(w, slot, gen);
 
 	return c ? c->queued : 0;
 }
 
 int rg_conn_close(rg_worker *w, uint32_t slot, uint32_t gen, int how)
 {
-	struct rg_conn *c = live(w, slot, gen);
+	struct rg_conn *c = rg_internal_live(w, slot, gen);
 
 	if (!c)
 		return -ESTALE;
@@ -841,7 +841,7 @@ static void cancel_wait(rg_worker *w, uint32_t slot)
 
 int rg_conn_unpark(rg_worker *w, uint32_t slot, uint32_t gen)
 {
-	struct rg_conn *c = live(w, slot, gen);
+	struct rg_conn *c = rg_internal_live(w, slot, gen);
 
 	if (!c)
 		return -ESTALE;
@@ -857,7 +857,7 @@ int rg_conn_unpark(rg_worker *w, uint32_t slot, uint32_t gen)
 
 int rg_conn_input_pending(rg_worker *w, uint32_t slot, uint32_t gen)
 {
-	struct rg_conn *c = live(w, slot, gen);
+	struct rg_conn *c = rg_internal_live(w, slot, gen);
 	bool one_shot;
 
 	if (!c)
@@ -869,7 +869,7 @@ int rg_conn_input_pending(rg_worker *w, uint32_t slot, uint32_t gen)
 
 int rg_conn_park(rg_worker *w, uint32_t slot, uint32_t gen)
 {
-	struct rg_conn *c = live(w, slot, gen);
+	struct rg_conn *c = rg_internal_live(w, slot, gen);
 
 	if (!c)
 		return -ESTALE;
@@ -886,7 +886,7 @@ int rg_conn_park(rg_worker *w, uint32_t slot, uint32_t gen)
 
 int rg_conn_pause(rg_worker *w, uint32_t slot, uint32_t gen)
 {
-	struct rg_conn *c = live(w, slot, gen);
+	struct rg_conn *c = rg_internal_live(w, slot, gen);
 
 	if (!c)
 		return -ESTALE;
@@ -899,7 +899,7 @@ int rg_conn_pause(rg_worker *w, uint32_t slot, uint32_t gen)
 
 int rg_conn_resume(rg_worker *w, uint32_t slot, uint32_t gen)
 {
-	struct rg_conn *c = live(w, slot, gen);
+	struct rg_conn *c = rg_internal_live(w, slot, gen);
 
 	if (!c)
 		return -ESTALE;

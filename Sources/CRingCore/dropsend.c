@@ -136,10 +136,8 @@ int64_t rg_conn_drop_oldest(rg_worker *w, uint32_t slot, uint32_t gen, uint32_t 
 	uint64_t freed = 0;
 
 	*records = 0;
-	if (slot >= w->table_size)
-		return -ESTALE;
-	c = &w->conns[slot];
-	if (c->state == RG_CONN_FREE || c->gen != gen)
+	c = rg_internal_live(w, slot, gen);
+	if (!c)
 		return -ESTALE;
 	if (c->state != RG_CONN_OPEN)
 		return -EPIPE;

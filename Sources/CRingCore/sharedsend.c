@@ -72,10 +72,8 @@ int rg_conn_send_shared(rg_worker *w, uint32_t slot, uint32_t gen, rg_shared *s)
 	struct rg_conn *c;
 	uint32_t fresh;
 
-	if (slot >= w->table_size)
-		return -ESTALE;
-	c = &w->conns[slot];
-	if (c->state == RG_CONN_FREE || c->gen != gen)
+	c = rg_internal_live(w, slot, gen);
+	if (!c)
 		return -ESTALE;
 	if (c->state != RG_CONN_OPEN)
 		return -EPIPE;

@@ -36,6 +36,10 @@ apply_tuning() {
     TUNING_STATE=$(mktemp /tmp/ringgate-bench-tuning.XXXXXX)
     rm -f "$TUNING_STATE"
     apply_profile "$TUNING_STATE"
+    # The profile lets client sockets take any port from 1024 up; the servers' ports (18800-18999)
+    # are kept out of that range, or a load generator's sockets (and their TIME_WAIT) may hold one.
+    RESERVED_BEFORE=$(sysctl -n net.ipv4.ip_local_reserved_ports)
+    sysctl -qw net.ipv4.ip_local_reserved_ports="18800-18999${RESERVED_BEFORE:+,$RESERVED_BEFORE}"
 }
 
 # in_ns COMMAND...: runs COMMAND in the bench's network namespace, if make_netns made one.
@@ -60,6 +64,7 @@ make_netns() {
     # Per-namespace sysctls (backlogs, port range, TIME_WAIT reuse) start at their defaults.
     NS_TUNING_STATE=$(mktemp -u /tmp/ringgate-bench-ns.XXXXXX)
     apply_profile "$NS_TUNING_STATE"
+    in_ns sysctl -qw net.ipv4.ip_local_reserved_ports=18800-18999
 }
 
 cleanup() {
@@ -68,6 +73,7 @@ cleanup() {
     if [ -n "${BENCH_NETNS:-}" ]; then ip netns delete "$BENCH_NETNS" 2>/dev/null || true; fi
     # The namespace's old values went with it; nothing is left to revert.
     if [ -n "${NS_TUNING_STATE:-}" ]; then rm -f "$NS_TUNING_STATE"; fi
+    if [ -n "${RESERVED_BEFORE+set}" ]; then sysctl -qw net.ipv4.ip_local_reserved_ports="$RESERVED_BEFORE" || true; fi
     if [ -n "${TUNING_STATE:-}" ] && [ -f "$TUNING_STATE" ]; then
         "$ROOT/tuning/revert" --state "$TUNING_STATE" >/dev/null || true
     fi
