@@ -63,7 +63,7 @@ for N in "${SIZES[@]}"; do
         break
     fi
     start_server ringgate 18901 "$RINGGATE" --port 18901 --workers "$RINGS" --max-connections "$N" \
-        --buffer-count 64 --ping-interval 30 --pong-timeout 10 --stats-interval 0 ${GATEWAY_ARGS:-}
+        --buffer-count 64 --ping-interval 30 --pong-timeout 10 --stats-interval 0 --batch-wait-us 2000 ${GATEWAY_ARGS:-}
     out=$(timeout $(( N / 5000 + HOLD + 120 )) "${IN_NS[@]}" taskset -c "$CLIENT_CPU" "$RINGLOAD" "$SCENARIO" \
         --url ws://127.0.0.1:18901/ --connections "$N" --workers "$RINGS" --source-addresses "$SOURCES" \
         --duration "$HOLD" --trickle-min "$TRICKLE_MIN" --trickle-max "$TRICKLE_MAX" --buffer-count 64 \
@@ -78,15 +78,19 @@ for N in "${SIZES[@]}"; do
     echo "$rows" | tail -1
 done
 if [ "$SCENARIO" = idle ]; then what="idle"; else what="trickle ${TRICKLE_MIN}-${TRICKLE_MAX} s"; fi
+shown="HOLD=$HOLD bench/million.sh ${SIZES[*]}"
+[ "$SCENARIO" = trickle ] || shown="SCENARIO=$SCENARIO $shown"
+[ -z "${GATEWAY_ARGS:-}" ] || shown="GATEWAY_ARGS='$GATEWAY_ARGS' $shown"
 NS_NOTE=""
 if [ -n "${BENCH_NETNS:-}" ]; then
     NS_NOTE="Both ran in a network namespace whose TCP established hash has $buckets buckets (the host's
 has $(sysctl -n net.ipv4.tcp_ehash_entries)). "
 fi
 record "Concurrent connections, $what, hold ${HOLD} s" \
-    "bench/million.sh ${SIZES[*]}" "$rows
+    "$shown" "$rows
 
-Gateway: ringgate, pings after 30 s of silence, parked once upgraded; ringload in the $SCENARIO
+Gateway: ringgate, pings after 30 s of silence, parked once upgraded, each worker woken once per
+batch of completions (--batch-wait-us 2000); ringload in the $SCENARIO
 scenario on the other core, parked between messages. ${NS_NOTE}Messages sent and received are counted by
 ringload (every 1-byte message echoed). User B/conn is the gateway's anonymous memory growth;
 kernel B/pair the MemAvailable drop for both ends of each loopback pair. ringload CPU is per core

@@ -171,7 +171,9 @@ def kernel_memory(axis, idle):
         axis.axhline(floor, color="black", linestyle="--", linewidth=1,
                      label=f"kernel floor: plain socket pairs, nothing armed ({floor:,.0f})")
         axis.legend(loc="upper left", fontsize=8)
-        note = "dashed: the kernel floor"
+        # The floor runs first on fresh slab pages; later runs reuse the objects it freed, so at
+        # this size the bars are as noisy as their gap to the line (RESULTS.md).
+        note = "dashed: the kernel floor (run first; slab reuse makes later runs read low)"
     else:
         note = "this run has no kernel-floor row"
     axis.set_title(f"{title}\n19,000 held, RingGate parked; {note}\n{idle.stamp}", fontsize=10)

@@ -60,7 +60,7 @@ extension SettingKey {
         .seconds("ping-interval", \.gateway.pingIntervalMs, allowsZero: false, reloadable: true, "Client silence before a ping."),
         .seconds("pong-timeout", \.gateway.pongTimeoutMs, allowsZero: false, reloadable: true, "Time after a ping before a silent client is dropped."),
         .seconds("idle-timeout", \.gateway.idleTimeoutMs, allowsZero: true, reloadable: true, "Time without a data message before closing with 1001 (0: off)."),
-        .seconds("park-after", \.gateway.parkAfterMs, allowsZero: true, "Silence after which a connection waits with a poll instead of an armed recv (0: never)."),
+        .seconds("park-after", \.gateway.parkAfterMs, allowsZero: true, "Connections wait with a poll once upgraded; one heard from within this turns back to an armed recv until this long in silence (0: never park)."),
         .seconds("handshake-timeout", \.gateway.handshakeTimeoutMs, allowsZero: false, reloadable: true, "Time a client has to complete the HTTP upgrade."),
         .seconds("close-timeout", \.gateway.closeTimeoutMs, allowsZero: false, reloadable: true, "Time the peer has to answer our close frame."),
         .integer("tick-ms", \.gateway.tickMs, 1...10_000, hint: "<ms>", "Timer tick in milliseconds."),
