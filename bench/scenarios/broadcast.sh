@@ -73,8 +73,10 @@ measure() {  # SUBSCRIBERS RATE MESSAGES
     rm -f "$SOCKET"
     # The gateway's own view of the run, from its final stats line.
     local gateway_stats
-    gateway_stats=$(grep -oE '(deliveries|send_queue_overflows|pong_timeouts|dropped_oldest|dropped_newest|backend_closed_on_loss)=[0-9]+' \
-        "/tmp/bench-broadcast.log" | tail -n 5 | tr '\n' ' ')
+    # The last stats line (at exit) holds the totals; one value per counter, by name.
+    gateway_stats=$(tail -n 1 "/tmp/bench-broadcast.log" \
+        | grep -oE '(deliveries|send_queue_overflows|pong_timeouts|dropped_oldest|dropped_newest|backend_closed_on_loss)=[0-9]+' \
+        | tr '\n' ' ')
     if echo "$gateway_stats" | grep -qE '(send_queue_overflows|pong_timeouts|dropped_oldest|dropped_newest)=[1-9]'; then
         failures+="$n subscribers, $label: gateway counters $gateway_stats"$'\n'
     fi
