@@ -13,6 +13,8 @@ struct LoadResult {
     var serverRSSPerConnection: Double?
     var serverCPUPercent: Double?
     var kernelBytesPerConnectionPair: Double?
+    /// Growth of kernel slab objects in use over the same span, per pair.
+    var kernelSlabBytesPerConnectionPair: Double?
     var ownCPUPercent = 0.0
     var ownCPUPercentWholeRun = 0.0
     /// CPU shares from the start of the run to the end of the ramp, where the upgrades happen.
@@ -77,6 +79,9 @@ struct LoadResult {
         if let kernel = kernelBytesPerConnectionPair {
             lines.append("kernel memory (MemAvailable drop) \(String(format1: kernel)) B per connection pair")
         }
+        if let slab = kernelSlabBytesPerConnectionPair {
+            lines.append("kernel slab objects in use grew \(String(format1: slab)) B per connection pair")
+        }
         var ramp = "during the ramp: ringload CPU \(String(format1: ownCPUPercentRamp)) %"
             + (clientSaturatedRamp ? " (SATURATED: the client may have set the upgrade rate)" : "")
         if let cpu = serverCPUPercentRamp { ramp += ", server CPU \(String(format1: cpu)) % of a core" }
@@ -113,6 +118,7 @@ struct LoadResult {
         if let cpu = serverCPUPercent { fields.append(("server_cpu_percent", "\(cpu)")) }
         if let cpu = serverCPUPercentRamp { fields.append(("server_ramp_cpu_percent", "\(cpu)")) }
         if let kernel = kernelBytesPerConnectionPair { fields.append(("kernel_bytes_per_connection_pair", "\(kernel)")) }
+        if let slab = kernelSlabBytesPerConnectionPair { fields.append(("kernel_slab_bytes_per_connection_pair", "\(slab)")) }
         return "{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}"
     }
 }

@@ -35,6 +35,7 @@ struct LoadRun {
         let share = plan.connections / plan.workers
         let anonBefore = plan.serverPID.flatMap(ProcessProbe.anonymousBytes)
         let memBefore = ProcessProbe.memAvailableBytes()
+        let slabBefore = ProcessProbe.slabInUseBytes()
         let startNs = LoadWorker.monotonicNs()
         let selfCPUStart = Self.ownCPUSeconds()
         let serverRampCPUStart = plan.serverPID.flatMap(ProcessProbe.cpuSeconds)
@@ -110,6 +111,9 @@ struct LoadRun {
         }
         if let before = memBefore, let now = ProcessProbe.memAvailableBytes(), atEnd.open > 0 {
             result.kernelBytesPerConnectionPair = Double(before - now) / Double(atEnd.open)
+        }
+        if let before = slabBefore, let now = ProcessProbe.slabInUseBytes(), atEnd.open > 0 {
+            result.kernelSlabBytesPerConnectionPair = Double(now - before) / Double(atEnd.open)
         }
         result.holdSeconds = holdSeconds
         result.messagesPerSecond = Double(atEnd.messagesReceived - holdCounters.messagesReceived) / holdSeconds

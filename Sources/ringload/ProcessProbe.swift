@@ -51,6 +51,20 @@ enum ProcessProbe {
         return nil
     }
 
+    /// Bytes of kernel slab objects in use (active objects times object size, every cache in
+    /// /proc/slabinfo; root only). Unlike MemAvailable it does not move when freed objects are
+    /// reused, so small differences per connection show.
+    static func slabInUseBytes() -> Int? {
+        guard let text = read("/proc/slabinfo") else { return nil }
+        var total = 0
+        for line in text.split(separator: "\n").dropFirst(2) {
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard fields.count > 3, let active = Int(fields[1]), let size = Int(fields[3]) else { continue }
+            total += active * size
+        }
+        return total
+    }
+
     static func read(_ path: String) -> String? {
         guard let file = fopen(path, "r") else { return nil }
         defer { fclose(file) }

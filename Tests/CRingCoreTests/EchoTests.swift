@@ -133,6 +133,33 @@ struct EchoTests {
         #expect(engine.stats.recv_enobufs > 0)
     }
 
+    @Test("one-byte messages share a buffer with incremental consumption, and take one each without", arguments: [true, false])
+    func smallMessagesShareABuffer(incremental: Bool) throws {
+        // One worker that sleeps until 100 ms after its first completion, so the 64 one-byte
+        // messages are all received in one batch from a ring of 4 buffers of 4 KiB.
+        let (engine, _) = try startEcho {
+            $0.workers = 1
+            $0.receiveBufferCount = 4
+            $0.incrementalBuffers = incremental
+            $0.batchEvents = 1024
+            $0.batchWaitMicroseconds = 100_000
+        }
+        defer { engine.stop() }
+        let clients = (0..<64).compactMap { _ in LoopbackClient(port: engine.port) }
+        #expect(clients.count == 64)
+        usleep(300_000)  // every accept handled; the worker waits for the next completion
+        for (i, client) in clients.enumerated() { #expect(client.send([UInt8(i)])) }
+        var intact = 0
+        for (i, client) in clients.enumerated() where client.receive(exactly: 1) == [UInt8(i)] { intact += 1 }
+        clients.forEach { $0.close() }
+        #expect(intact == 64)
+        if incremental {
+            #expect(engine.stats.recv_enobufs == 0, "64 bytes fit one buffer")
+        } else {
+            #expect(engine.stats.recv_enobufs > 0, "a whole buffer per byte: 4 buffers for 64 messages")
+        }
+    }
+
     @Test("a full table closes new connections cleanly and counts them")
     func tableFull() throws {
         let (engine, counters) = try startEcho { $0.workers = 1; $0.maxConnections = 10 }

@@ -9,8 +9,8 @@ LOAD_WORKERS=$(( (N + 18999) / 19000 + 1 ))
 build_all
 apply_tuning
 
-rows="| server | connections | upgraded | ramp s | server RSS MiB | user B/conn (anon) | kernel B/pair | ringload CPU % ramp / hold | saturated client |
-| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+rows="| server | connections | upgraded | ramp s | server RSS MiB | user B/conn (anon) | kernel B/pair | kernel slab B/pair | ringload CPU % ramp / hold | saturated client |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
 measure() {  # NAME PORT COMMAND...
     local name=$1 port=$2
     shift 2
@@ -19,7 +19,7 @@ measure() {  # NAME PORT COMMAND...
     out=$(run_load idle --url "ws://127.0.0.1:$port/" --connections "$N" --duration 6 --workers "$LOAD_WORKERS" \
         --ramp 20000 --server-pid "$SERVER_PID" --buffer-count 64)
     stop_server
-    rows+=$'\n'"$(echo "$out" | json "f'| $name | $N | {d[\"upgraded\"]} | {d[\"ramp_seconds\"]:.1f} | {d.get(\"server_rss_bytes\", 0)/1048576:.1f} | {d.get(\"server_anon_bytes_per_connection\", 0):.0f} | {d.get(\"kernel_bytes_per_connection_pair\", 0):.0f} | {d[\"ringload_ramp_cpu_percent_per_core\"]:.0f} / {d[\"ringload_cpu_percent_per_core\"]:.0f} | {d[\"ringload_ramp_saturated\"] or d[\"ringload_saturated\"]} |'")"
+    rows+=$'\n'"$(echo "$out" | json "f'| $name | $N | {d[\"upgraded\"]} | {d[\"ramp_seconds\"]:.1f} | {d.get(\"server_rss_bytes\", 0)/1048576:.1f} | {d.get(\"server_anon_bytes_per_connection\", 0):.0f} | {d.get(\"kernel_bytes_per_connection_pair\", 0):.0f} | {d.get(\"kernel_slab_bytes_per_connection_pair\", 0):.0f} | {d[\"ringload_ramp_cpu_percent_per_core\"]:.0f} / {d[\"ringload_cpu_percent_per_core\"]:.0f} | {d[\"ringload_ramp_saturated\"] or d[\"ringload_saturated\"]} |'")"
 }
 # The floor: the same number of loopback pairs as plain sockets with nothing armed on them.
 floor() {
@@ -28,7 +28,7 @@ floor() {
     local out
     out=$(in_ns taskset -c "$SERVER_CPU" "$binary" "$N" 18819 3)
     rm -f "$binary"
-    rows+=$'\n'"$(echo "$out" | json "f'| plain socket pairs, nothing armed (kernel floor) | {d[\"pairs\"]} | | | | | {d[\"kernel_bytes_per_pair\"]:.0f} | | |'")"
+    rows+=$'\n'"$(echo "$out" | json "f'| plain socket pairs, nothing armed (kernel floor) | {d[\"pairs\"]} | | | | | {d[\"kernel_bytes_per_pair\"]:.0f} | {d[\"kernel_slab_bytes_per_pair\"]:.0f} | | |'")"
     sleep 3
 }
 floor
@@ -49,6 +49,8 @@ fixed buffers but not shared library pages faulted in on first use. Kernel B/pai
 MemAvailable over the same span: both sockets of each loopback pair plus the requests armed on
 them (ringload parks its idle client side, so the client adds the same for every server). The
 floor row holds the same pairs as plain sockets that traded an upgrade-sized request and answer,
-with nothing armed (bench/scenarios/socket_floor.c). The ramp is paced at 20,000 connections/s, so
+with nothing armed (bench/scenarios/socket_floor.c). Kernel slab B/pair is the growth of kernel
+slab objects in use (/proc/slabinfo) over the same span: unlike MemAvailable it does not drop
+when a run reuses objects an earlier one freed, so it is the figure to set against the floor. The ramp is paced at 20,000 connections/s, so
 ramp s is that pace unless a server falls behind (upgrade.sh measures the upgrade rate). ringload
 CPU is per core it ran on, over the ramp and over the hold; saturated client: above 90 % in either."

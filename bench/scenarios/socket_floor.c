@@ -7,7 +7,9 @@
  * this figure.
  *
  * Usage: socket_floor N PORT SETTLE_SECONDS
- * Prints one JSON object: {"pairs": N, "kernel_bytes_per_pair": B}.
+ * Prints one JSON object: {"pairs": N, "kernel_bytes_per_pair": B,
+ * "kernel_slab_bytes_per_pair": S}: the MemAvailable drop, and the growth of
+ * slab objects in use, which freed objects being reused cannot hide.
  * The client side runs in a child process, so each process holds N
  * descriptors and N may reach the open-file limit of one process.
  */
@@ -34,6 +36,22 @@ static long long mem_available(void)
 	if (f)
 		fclose(f);
 	return kb * 1024;
+}
+
+/* Bytes of slab objects in use over every cache (active objects x object size; root only). */
+static long long slab_in_use(void)
+{
+	char line[512], name[64];
+	long long total = 0, active, objects, size;
+	FILE *f = fopen("/proc/slabinfo", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%63s %lld %lld %lld", name, &active, &objects, &size) == 4)
+			total += active * size;
+	fclose(f);
+	return total;
 }
 
 static void raise_nofile(void)
@@ -80,7 +98,7 @@ int main(int argc, char **argv)
 {
 	int n, port, settle, listener, ready[2], one = 1;
 	struct sockaddr_in a = { .sin_family = AF_INET };
-	long long before, after;
+	long long before, after, slab_before, slab_after;
 	pid_t child;
 	char byte, request[REQUEST_BYTES], answer[ANSWER_BYTES];
 
@@ -100,6 +118,7 @@ int main(int argc, char **argv)
 	}
 	sleep(1);
 	before = mem_available();
+	slab_before = slab_in_use();
 	child = fork();
 	if (child == 0)
 		return connect_all(n, port, ready[1]);
@@ -120,8 +139,10 @@ int main(int argc, char **argv)
 	}
 	sleep((unsigned)settle);
 	after = mem_available();
+	slab_after = slab_in_use();
 	kill(child, SIGTERM);
 	waitpid(child, NULL, 0);
-	printf("{\"pairs\": %d, \"kernel_bytes_per_pair\": %.0f}\n", n, (double)(before - after) / n);
+	printf("{\"pairs\": %d, \"kernel_bytes_per_pair\": %.0f, \"kernel_slab_bytes_per_pair\": %.0f}\n", n,
+	       (double)(before - after) / n, (double)(slab_after - slab_before) / n);
 	return 0;
 }
