@@ -161,19 +161,22 @@ def upgrade_rate(axis, upgrade):
 
 
 def kernel_memory(axis, idle):
-    title = "Kernel memory per loopback pair (both sockets, MemAvailable drop)"
+    # Slab objects in use where the run has them: MemAvailable reads low for every run after the
+    # first, which reuses the objects the first one freed (RESULTS.md).
+    slab = idle is not None and column(idle.row(FLOOR_ROW), "kernel slab B/pair") is not None
+    key = "kernel slab B/pair" if slab else "kernel B/pair"
+    what = "slab objects in use" if slab else "MemAvailable drop"
+    title = f"Kernel memory per loopback pair (both sockets, {what})"
     if idle is None:
         return missing(axis, title, "no idle.sh run at 19,000 yet")
-    values = [column(idle.row(key), "kernel B/pair") for key, _, _ in SERVERS]
+    values = [column(idle.row(name), key) for name, _, _ in SERVERS]
     bars(axis, [n for _, n, _ in SERVERS], values, [c for _, _, c in SERVERS], "bytes per pair", log=False)
-    floor = column(idle.row(FLOOR_ROW), "kernel B/pair")
+    floor = column(idle.row(FLOOR_ROW), key)
     if floor:
         axis.axhline(floor, color="black", linestyle="--", linewidth=1,
                      label=f"kernel floor: plain socket pairs, nothing armed ({floor:,.0f})")
         axis.legend(loc="upper left", fontsize=8)
-        # The floor runs first on fresh slab pages; later runs reuse the objects it freed, so at
-        # this size the bars are as noisy as their gap to the line (RESULTS.md).
-        note = "dashed: the kernel floor (run first; slab reuse makes later runs read low)"
+        note = "dashed: the kernel floor" if slab else "dashed: the kernel floor (run first; later runs read low)"
     else:
         note = "this run has no kernel-floor row"
     axis.set_title(f"{title}\n19,000 held, RingGate parked; {note}\n{idle.stamp}", fontsize=10)
