@@ -681,6 +681,21 @@ static void finish_append(rg_worker *w, uint32_t slot, struct queue_mark m, uint
 	mark_dirty(w, slot);
 }
 
+/* Appends `head` then `body` as one record: 0, or -ENOBUFS with nothing queued. */
+static int append_record(rg_worker *w, uint32_t slot, const void *head, uint32_t head_len, const void *body,
+			 uint32_t body_len)
+{
+	struct rg_conn *c = &w->conns[slot];
+	struct queue_mark m = queue_end(w, c);
+
+	if (append_bytes(w, c, head, head_len) || append_bytes(w, c, body, body_len)) {
+		undo_append(w, c, m);
+		return -ENOBUFS;
+	}
+	finish_append(w, slot, m, head_len + body_len);
+	return 0;
+}
+
 /*
  * Appends one record to the send queue whatever the connection's state (TLS
  * records, a close_notify while draining): 0, or -ENOBUFS with nothing
@@ -688,71 +703,45 @@ static void finish_append(rg_worker *w, uint32_t slot, struct queue_mark m, uint
  */
 int rg_internal_queue_raw(rg_worker *w, uint32_t slot, const void *data, uint32_t len)
 {
-	struct rg_conn *c = &w->conns[slot];
-	struct queue_mark m = queue_end(w, c);
-
-	if (append_bytes(w, c, data, len)) {
-		undo_append(w, c, m);
-		return -ENOBUFS;
-	}
-	finish_append(w, slot, m, len);
-	return 0;
+	return append_record(w, slot, data, len, NULL, 0);
 }
 
-static int queue_bytes(rg_worker *w, uint32_t slot, uint32_t gen, const void *data, uint32_t len, bool limited)
+/* Queues one message of one or two pieces on an open connection, within the limit when `limited`. */
+static int queue_message(rg_worker *w, uint32_t slot, uint32_t gen, const void *head, uint32_t head_len,
+			 const void *body, uint32_t body_len, bool limited)
 {
 	struct rg_conn *c = rg_internal_live(w, slot, gen);
+	int ret;
 
 	if (!c)
 		return -ESTALE;
 	if (c->state != RG_CONN_OPEN)
 		return -EPIPE;
-	if (limited && over_limit(w, c, len)) {
+	if (limited && over_limit(w, c, head_len + body_len)) {
 		w->stats.send_rejected++;
 		return -ENOBUFS;
 	}
-	if (c->flags & RG_CF_TLS)
-		return rg_internal_tls_send(w, slot, data, len);
-	return rg_internal_queue_raw(w, slot, data, len);
+	if (!(c->flags & RG_CF_TLS))
+		return append_record(w, slot, head, head_len, body, body_len);
+	/* Two TLS writes; a failed one aborts the connection (tls.c), so no half goes out. */
+	ret = rg_internal_tls_send(w, slot, head, head_len);
+	return ret || !body_len ? ret : rg_internal_tls_send(w, slot, body, body_len);
 }
 
 int rg_conn_send(rg_worker *w, uint32_t slot, uint32_t gen, const void *data, uint32_t len)
 {
-	return queue_bytes(w, slot, gen, data, len, true);
+	return queue_message(w, slot, gen, data, len, NULL, 0, true);
 }
 
 int rg_conn_send_control(rg_worker *w, uint32_t slot, uint32_t gen, const void *data, uint32_t len)
 {
-	return queue_bytes(w, slot, gen, data, len, false);
+	return queue_message(w, slot, gen, data, len, NULL, 0, false);
 }
 
 int rg_conn_send_parts(rg_worker *w, uint32_t slot, uint32_t gen, const void *head, uint32_t head_len,
 		       const void *body, uint32_t body_len)
 {
-	struct rg_conn *c = rg_internal_live(w, slot, gen);
-	struct queue_mark m;
-
-	if (!c)
-		return -ESTALE;
-	if (c->state != RG_CONN_OPEN)
-		return -EPIPE;
-	if (over_limit(w, c, head_len + body_len)) {
-		w->stats.send_rejected++;
-		return -ENOBUFS;
-	}
-	if (c->flags & RG_CF_TLS) {
-		/* Two TLS writes; a failed one aborts the connection (tls.c), so no half goes out. */
-		int ret = rg_internal_tls_send(w, slot, head, head_len);
-
-		return ret ? ret : rg_internal_tls_send(w, slot, body, body_len);
-	}
-	m = queue_end(w, c);
-	if (append_bytes(w, c, head, head_len) || append_bytes(w, c, body, body_len)) {
-		undo_append(w, c, m);
-		return -ENOBUFS;
-	}
-	finish_append(w, slot, m, head_len + body_len);
-	return 0;
+	return queue_message(w, slot, gen, head, head_len, body, body_len, true);
 }
 
 uint32_t rg_send_chunk_capacity(void) { return RG_LARGE_CHUNK_DATA; }

@@ -180,7 +180,7 @@ extension GatewayWorker {
                 return false
             }
             state.pointee.flags.remove(.waitingForWorker)
-            if !state.pointee.flags.contains(.paused) { worker.resume(id(slot)) }
+            resumeReading(slot)
             return true
         }
     }
@@ -218,7 +218,7 @@ extension GatewayWorker {
     func noteQueueDepth(_ slot: UInt32) {
         let state = states.pointer(slot)
         guard state.pointee.link != 0, !state.pointee.flags.contains(.slowReported) else { return }
-        guard worker.queuedBytes(id(slot)) > sendQueueLimit / 2 else { return }
+        guard worker.queuedBytes(id(slot)) > pauseAboveBytes else { return }
         state.pointee.flags.insert(.slowReported)
         slowClients.append(slot)
         queueFlow(slot, slow: true)
@@ -231,7 +231,7 @@ extension GatewayWorker {
                 state.pointee.flags.remove(.slowReported)
                 return true
             }
-            guard worker.queuedBytes(id(slot)) < sendQueueLimit / 4 else { return false }
+            guard worker.queuedBytes(id(slot)) < resumeBelowBytes else { return false }
             state.pointee.flags.remove(.slowReported)
             queueFlow(slot, slow: false)
             return true

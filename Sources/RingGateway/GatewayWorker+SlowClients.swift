@@ -1,5 +1,5 @@
-import Logging
 import CRingCore
+import Logging
 import RingEngine
 import RingWebSocket
 
@@ -25,8 +25,8 @@ extension GatewayWorker {
         // Past the limit, what exceeds it; within it (the pool is dry), the new message's size.
         let want = queued + total > sendQueueLimit ? queued + total - sendQueueLimit : total
         guard let dropped = worker.dropOldest(connection, bytes: want, measure: droppableFrame) else { return false }
-        noteDrops(UInt64(dropped.messages))
         counters.droppedOldest += UInt64(dropped.messages)
+        noteDrops(UInt64(dropped.messages))
         let left = queued - dropped.bytes
         return left == 0 || left + total <= sendQueueLimit
     }
@@ -75,8 +75,16 @@ extension GatewayWorker {
             }
             guard worker.queuedBytes(id(slot)) < resumeBelowBytes else { return false }
             state.pointee.flags.remove(.paused)
-            worker.resume(id(slot))
+            resumeReading(slot)
             return true
         }
+    }
+
+    /// Reads from the client again once nothing holds it back: neither its own full queue
+    /// (`paused`) nor its worker's (`waitingForWorker`, GatewayWorker+Backend.swift).
+    func resumeReading(_ slot: UInt32) {
+        let flags = states[slot].flags
+        guard !flags.contains(.paused), !flags.contains(.waitingForWorker) else { return }
+        worker.resume(id(slot))
     }
 }
