@@ -212,9 +212,13 @@ void rg_internal_maybe_finish(rg_worker *w, uint32_t slot)
 	drop_queue(w, c);
 	if (c->flags & RG_CF_TLS)
 		rg_internal_tls_release(w, slot);
-	sqe = rg_internal_sqe(w);
-	io_uring_prep_close_direct(sqe, slot);
-	io_uring_sqe_set_data64(sqe, rg_udata(RG_OP_CLOSE, slot, c->gen));
+	if (c->flags & RG_CF_NOFILE) {
+		rg_internal_slot_released(w, slot);	/* the table entry was never filled */
+	} else {
+		sqe = rg_internal_sqe(w);
+		io_uring_prep_close_direct(sqe, slot);
+		io_uring_sqe_set_data64(sqe, rg_udata(RG_OP_CLOSE, slot, c->gen));
+	}
 	c->state = RG_CONN_FREE;
 	c->flags &= RG_CF_DIRTY | RG_CF_REARM;	/* the slot may still sit on those lists */
 	atomic_fetch_sub(&w->engine->open_total, 1);

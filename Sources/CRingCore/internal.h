@@ -79,6 +79,7 @@ enum rg_conn_flag {
 	RG_CF_WANT_RECV = 1 << 9,	/* poll mode: issue a one-shot recv when re-armed */
 	RG_CF_TLS = 1 << 10,		/* has TLS state in the worker's tls_conns (tls.c) */
 	RG_CF_FRESH = 1 << 11,		/* no recv has completed yet: the first one is one-shot */
+	RG_CF_NOFILE = 1 << 12,		/* outgoing: the socket was never made, so no close is due */
 };
 
 /*
@@ -183,6 +184,8 @@ struct rg_worker {
 	uint32_t *free_slots;
 	uint32_t free_slot_count;
 	uint32_t fresh_slot;	/* slots below this have been handed out before */
+	uint8_t connect_mode;	/* enum rg_connect_mode (client.c), chosen at the first connect */
+	struct rg_first_bytes *first_bytes;	/* syscall mode: what to send once each slot connects */
 
 	rg_event events[RG_EVENT_BATCH];
 	uint32_t event_count;
@@ -319,6 +322,8 @@ void rg_internal_queue_chunk(rg_worker *w, uint32_t slot, uint32_t chunk, uint32
 
 /* client.c */
 void rg_internal_on_connect(rg_worker *w, struct io_uring_cqe *cqe);
+void rg_internal_on_connect_step(rg_worker *w, struct io_uring_cqe *cqe);
+void rg_internal_on_connect_send(rg_worker *w, struct io_uring_cqe *cqe);
 void rg_internal_slot_released(rg_worker *w, uint32_t slot);
 void rg_internal_client_free(rg_worker *w);
 

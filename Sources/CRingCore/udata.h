@@ -20,7 +20,10 @@ enum rg_op {
 	RG_OP_CLOSE,
 	RG_OP_TICK,
 	RG_OP_MAIL,
-	RG_OP_CONNECT,
+	RG_OP_CONNECT,		/* the connect itself; in a chain its CQE comes only on failure */
+	RG_OP_CONNECT_SOCKET,	/* chain: the socket; CQE only on failure (the slot then holds no file) */
+	RG_OP_CONNECT_SETUP,	/* chain: a setsockopt or the bind; CQE only on failure */
+	RG_OP_CONNECT_SEND,	/* chain: the first bytes; its CQE always comes and ends the chain */
 	RG_OP_PEER,		/* user_data below the op byte is the query's address */
 };
 

@@ -16,5 +16,7 @@
 #define IORING_CQE_F_BUF_MORE (1U << 4)		/* 6.12, IOU_PBUF_RING_INC */
 #endif
 #define RG_IOU_PBUF_RING_INC 2			/* 6.12 */
+#define RG_IORING_OP_BIND 56			/* 6.11 */
+#define RG_SOCKET_URING_OP_SETSOCKOPT 3		/* 6.7, an IORING_OP_URING_CMD on a socket */
 
 #endif

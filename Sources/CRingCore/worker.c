@@ -275,6 +275,13 @@ static void dispatch(rg_worker *w, struct io_uring_cqe *cqe)
 	case RG_OP_CONNECT:
 		rg_internal_on_connect(w, cqe);
 		break;
+	case RG_OP_CONNECT_SOCKET:
+	case RG_OP_CONNECT_SETUP:
+		rg_internal_on_connect_step(w, cqe);
+		break;
+	case RG_OP_CONNECT_SEND:
+		rg_internal_on_connect_send(w, cqe);
+		break;
 	case RG_OP_PEER:
 		rg_internal_on_peer(w, cqe);
 		break;

@@ -155,10 +155,13 @@ extension Worker {
     }
 
     /// Starts a connection from address `source` (-1: the kernel's choice) to
-    /// address `destination`; `.open` or `.closed` follows for the returned slot.
-    /// Returns nil with the negative errno when it could not start.
-    public func connect(to destination: Int32, from source: Int32) -> Result<UInt32, ConnectFailure> {
-        let slot = rg_conn_connect(raw, destination, source)
+    /// address `destination` that sends `first` as soon as it is up; `.open` or
+    /// `.closed` follows for the returned slot. `first` is read later, so it must
+    /// stay valid until then (`rg_conn_connect`).
+    public func connect(
+        to destination: Int32, from source: Int32, sending first: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0)
+    ) -> Result<UInt32, ConnectFailure> {
+        let slot = rg_conn_connect(raw, destination, source, first.baseAddress, UInt32(first.count))
         return slot >= 0 ? .success(UInt32(slot)) : .failure(ConnectFailure(errno: -slot))
     }
 }

@@ -6,19 +6,18 @@ struct ClientFrames: Sendable {
     /// The client's mask key. Fixed: a load generator has no cross-site cache to poison.
     static let maskKey: UInt32 = 0x3A5C_96E1
 
-    let handshake: [UInt8]
     let echo: [UInt8]
     let echoHeaderBytes: Int
     let trickle: [UInt8]
     let pong: [UInt8]
     let close: [UInt8]
+    /// The end-of-hold probe: a binary message of these 8 bytes (no timestamp is this large).
+    let probe: [UInt8]
+    let probePayload: UInt64 = 0xFFFF_5052_4F42_4521
     /// The mask key repeated over eight payload bytes, in memory order.
     let maskWord: UInt64
 
     init(plan: LoadPlan) {
-        let request = "GET \(plan.path) HTTP/1.1\r\nHost: \(plan.host):\(plan.port)\r\nUpgrade: websocket\r\n"
-            + "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-        handshake = Array(request.utf8)
         // Binary: the timestamp bytes would not be valid UTF-8 in a text frame.
         let payload = [UInt8](repeating: 0, count: max(8, plan.messageBytes))
         echo = Self.masked(.binary, payload)
@@ -26,6 +25,7 @@ struct ClientFrames: Sendable {
         trickle = Self.masked(.text, [0x78])
         pong = Self.masked(.pong, [])
         close = Self.masked(.close, [0x03, 0xE8])
+        probe = withUnsafeBytes(of: probePayload) { Self.masked(.binary, Array($0)) }
         // Zero bytes masked are the mask itself.
         maskWord = Self.masked(.binary, [UInt8](repeating: 0, count: 8)).withUnsafeBytes {
             $0.loadUnaligned(fromByteOffset: FrameEncoder.maskedHeaderSize(payloadLength: 8), as: UInt64.self)

@@ -38,4 +38,10 @@ struct LoadPlan: Sendable {
     var batchWaitMicroseconds: UInt32 = 0
     var serverPID: Int32?
     var json: Bool
+    /// How long the end-of-hold probes may take to come back.
+    var probeTimeoutSeconds: Double = 30
+    /// trickle: messages each connection sends per second on average (1 / mean interval).
+    var trickleMessagesPerConnectionSecond: Double {
+        2000 / Double(trickleMinMs + trickleMaxMs)
+    }
 }

@@ -6,9 +6,19 @@ struct LoadResult {
     var counters = LoadCounters()
     var latency: Histogram<UInt64>?
     var rampSeconds = 0.0
+    /// The ramp's bound (twice the planned time plus 30 s), and whether it ended the ramp.
+    var rampLimitSeconds = 0.0
+    var rampHitLimit = false
     var holdSeconds = 0.0
     var messagesPerSecond = 0.0
+    /// Messages ringload sent per second during the hold (trickle: against the nominal rate).
+    var sentPerSecond = 0.0
     var openAtEnd = 0
+    var closedByServerInHold = 0
+    var serverCPUSecondsHold: Double?
+    /// Whether the end-of-hold probes ran (not for broadcast), and how long they took.
+    var probed = false
+    var probeSeconds = 0.0
     var serverRSSBytes: Int?
     var serverRSSPerConnection: Double?
     var serverCPUPercent: Double?
@@ -42,6 +52,56 @@ struct LoadResult {
 
     var failures: Int { counters.connectFailures.values.reduce(0, +) + counters.handshakeFailures }
 
+    /// Every connection counted: attempted = upgraded + not upgraded; of the upgraded, held
+    /// means its probe's echo came back at the end of the hold.
+    var attempted: Int { plan.connections }
+    var notUpgraded: Int { attempted - counters.upgraded }
+    var held: Int { probed ? counters.probesAnswered : openAtEnd }
+
+    /// trickle: the rate the plan asks for with every connection open.
+    var nominalSendPerSecond: Double? {
+        plan.scenario == .trickle ? Double(openAtEnd) * plan.trickleMessagesPerConnectionSecond : nil
+    }
+
+    /// Gateway CPU per upgrade over the ramp (all its work then, the traffic of the connections
+    /// already up included) and per message echoed over the hold, in microseconds.
+    var serverMicrosPerUpgrade: Double? {
+        serverCPUPercentRamp.flatMap { counters.upgraded > 0 ? $0 / 100 * rampSeconds / Double(counters.upgraded) * 1e6 : nil }
+    }
+
+    /// Connections the run lost, in words; empty when every connection attempted was upgraded
+    /// and held. Any of them makes ringload exit with status 1.
+    var problems: [String] {
+        var list: [String] = []
+        if rampHitLimit {
+            list.append("the ramp hit its limit of \(Int(rampLimitSeconds)) s with \(notUpgraded) connections not upgraded")
+        } else if notUpgraded > 0 {
+            list.append("\(notUpgraded) of \(attempted) connections not upgraded")
+        }
+        if counters.upgraded > 0 && held < counters.upgraded {
+            list.append(probed
+                ? "\(counters.upgraded - held) of \(counters.upgraded) upgraded connections not held (no echo of the end-of-hold probe)"
+                : "\(counters.upgraded - held) of \(counters.upgraded) upgraded connections not open at the end")
+        }
+        return list
+    }
+
+    /// What makes the figures the client's rather than the server's, in words: a client above
+    /// 90 % of its core, a trickle below 90 % of its nominal rate. The bench scripts fail on them.
+    var flags: [String] {
+        var list: [String] = []
+        if clientSaturatedRamp {
+            list.append("client saturated during the ramp (\(Int(ownCPUPercentPerCoreRamp)) % of its core)")
+        }
+        if clientSaturated {
+            list.append("client saturated during the hold (\(Int(ownCPUPercentPerCore)) % of its core)")
+        }
+        if let nominal = nominalSendPerSecond, nominal > 0, sentPerSecond < 0.9 * nominal {
+            list.append("trickle rate \(Int(sentPerSecond))/s below 90 % of the nominal \(Int(nominal))/s")
+        }
+        return list
+    }
+
     private func percentileMicros(_ p: Double) -> Double {
         guard let latency, latency.totalCount > 0 else { return 0 }
         return Double(latency.valueAtPercentile(p)) / 1000
@@ -52,7 +112,10 @@ struct LoadResult {
             "scenario \(plan.scenario.rawValue): \(counters.upgraded) of \(plan.connections) connections upgraded, "
                 + "\(failures) failed, ramp \(String(format1: rampSeconds)) s "
                 + "(\(Int(upgradesPerSecond)) upgrades/s from first connect to last upgrade)",
-            "held \(openAtEnd) open for \(String(format1: holdSeconds)) s; closed by server: \(counters.closedByServer)",
+            "attempted \(attempted), upgraded \(counters.upgraded), not upgraded \(notUpgraded), closed by the server "
+                + "during the hold \(closedByServerInHold), held \(held)"
+                + (probed ? " (probe echoed within \(String(format1: probeSeconds)) s)" : " (open at the end; not probed)")
+                + " after \(String(format1: holdSeconds)) s",
             "messages sent \(counters.messagesSent), received \(counters.messagesReceived), "
                 + "\(Int(messagesPerSecond)) msg/s while measuring; pings answered \(counters.pingsAnswered)",
         ]
@@ -88,6 +151,11 @@ struct LoadResult {
         lines.append(ramp)
         lines.append("ringload CPU \(String(format1: ownCPUPercent)) % while measuring"
             + (clientSaturated ? " (SATURATED: the client may be the limit)" : ""))
+        if let micros = serverMicrosPerUpgrade {
+            lines.append("server CPU per upgrade over the ramp: \(String(format1: micros)) us")
+        }
+        lines.append(problems.isEmpty ? "problems: none" : "PROBLEMS: " + problems.joined(separator: "; "))
+        lines.append(flags.isEmpty ? "flags: none" : "FLAGS: " + flags.joined(separator: "; "))
         return lines.joined(separator: "\n")
     }
 
@@ -100,6 +168,10 @@ struct LoadResult {
             ("handshake_failures", "\(counters.handshakeFailures)"), ("closed_by_server", "\(counters.closedByServer)"),
             ("server_close_codes", "{" + counters.serverCloseCodes.sorted { $0.key < $1.key }.map { "\"\($0.key)\": \($0.value)" }
                 .joined(separator: ", ") + "}"),
+            ("attempted", "\(attempted)"), ("not_upgraded", "\(notUpgraded)"), ("held", "\(held)"), ("probed", "\(probed)"),
+            ("probes_sent", "\(counters.probesSent)"), ("probe_seconds", "\(probeSeconds)"),
+            ("closed_by_server_in_hold", "\(closedByServerInHold)"), ("ramp_hit_limit", "\(rampHitLimit)"),
+            ("ramp_limit_seconds", "\(rampLimitSeconds)"), ("messages_sent_per_second", "\(sentPerSecond)"),
             ("ramp_seconds", "\(rampSeconds)"), ("hold_seconds", "\(holdSeconds)"), ("open_at_end", "\(openAtEnd)"),
             ("messages_sent", "\(counters.messagesSent)"), ("messages_received", "\(counters.messagesReceived)"),
             ("messages_per_second", "\(messagesPerSecond)"), ("pings_answered", "\(counters.pingsAnswered)"),
@@ -113,6 +185,11 @@ struct LoadResult {
             ("ringload_ramp_saturated", "\(clientSaturatedRamp)"),
         ]
         if let broadcast { fields += broadcast.jsonFields() }
+        if let nominal = nominalSendPerSecond { fields.append(("nominal_messages_sent_per_second", "\(nominal)")) }
+        if let micros = serverMicrosPerUpgrade { fields.append(("server_us_per_upgrade_ramp", "\(micros)")) }
+        if let seconds = serverCPUSecondsHold { fields.append(("server_cpu_seconds_hold", "\(seconds)")) }
+        fields.append(("problems", "[" + problems.map { "\"\($0)\"" }.joined(separator: ", ") + "]"))
+        fields.append(("flags", "[" + flags.map { "\"\($0)\"" }.joined(separator: ", ") + "]"))
         if let rss = serverRSSBytes { fields.append(("server_rss_bytes", "\(rss)")) }
         if let per = serverRSSPerConnection { fields.append(("server_anon_bytes_per_connection", "\(per)")) }
         if let cpu = serverCPUPercent { fields.append(("server_cpu_percent", "\(cpu)")) }

@@ -31,6 +31,7 @@ struct LoadRun {
         }
 
         let frames = ClientFrames(plan: plan)
+        let requests = UpgradeRequests(host: plan.host, port: plan.port, path: plan.path)
         var workers: [LoadWorker] = []
         let share = plan.connections / plan.workers
         let anonBefore = plan.serverPID.flatMap(ProcessProbe.anonymousBytes)
@@ -42,7 +43,9 @@ struct LoadRun {
         do {
             try engine.start { worker in
                 let extra = worker.index < plan.connections % plan.workers ? 1 : 0
-                let load = LoadWorker(plan: plan, worker: worker, target: share + extra, tableSize: engine.tableSize, frames: frames)
+                let load = LoadWorker(
+                    plan: plan, worker: worker, target: share + extra, tableSize: engine.tableSize, frames: frames,
+                    requests: requests)
                 workers.append(load)
                 return load
             }
@@ -67,13 +70,18 @@ struct LoadRun {
             settled = total()
             let done = settled.upgraded + settled.connectFailures.values.reduce(0, +) + settled.handshakeFailures
             let elapsed = Self.seconds(since: startNs)
-            if elapsed - lastRampPrint >= 0.1 {
+            if elapsed - lastRampPrint >= 1 {
                 lastRampPrint = elapsed
                 progress("ramp", elapsed, settled)
             }
-            if done >= plan.connections || elapsed > rampLimit { break }
+            if done >= plan.connections { break }
+            if elapsed > rampLimit {
+                result.rampHitLimit = true
+                break
+            }
         }
         result.rampSeconds = Self.seconds(since: startNs)
+        result.rampLimitSeconds = rampLimit
         result.ownCPUPercentRamp = (Self.ownCPUSeconds() - selfCPUStart) / result.rampSeconds * 100
         if let start = serverRampCPUStart, let end = plan.serverPID.flatMap(ProcessProbe.cpuSeconds) {
             result.serverCPUPercentRamp = (end - start) / result.rampSeconds * 100
@@ -117,15 +125,20 @@ struct LoadRun {
         }
         result.holdSeconds = holdSeconds
         result.messagesPerSecond = Double(atEnd.messagesReceived - holdCounters.messagesReceived) / holdSeconds
+        result.sentPerSecond = Double(atEnd.messagesSent - holdCounters.messagesSent) / holdSeconds
+        result.closedByServerInHold = atEnd.closedByServer - holdCounters.closedByServer
+        if let start = serverCPUStart, let end = plan.serverPID.flatMap(ProcessProbe.cpuSeconds) {
+            result.serverCPUSecondsHold = end - start
+        }
         if let start = serverCPUStart, let end = plan.serverPID.flatMap(ProcessProbe.cpuSeconds) {
             result.serverCPUPercent = (end - start) / holdSeconds * 100
         }
         result.ownCPUPercent = (Self.ownCPUSeconds() - holdSelfCPUStart) / holdSeconds * 100
         result.openAtEnd = atEnd.open
 
-        // Trickle: stop sending and wait (bounded) for the replies in flight, so every message
-        // sent is accounted for before the sockets close.
-        if plan.scenario == .trickle {
+        // Trickle and echo: stop sending and wait (bounded) for the replies in flight, so every
+        // message sent is accounted for before the probes and the close.
+        if plan.scenario == .trickle || plan.scenario == .echo {
             for worker in workers { worker.quiet.store(true, ordering: .relaxed) }
             let settleStartNs = LoadWorker.monotonicNs()
             while Self.seconds(since: settleStartNs) < 10 {
@@ -133,6 +146,27 @@ struct LoadRun {
                 if now.messagesReceived >= now.messagesSent { break }
                 usleep(50_000)
             }
+        }
+
+        // Probe: every connection still open sends one message and must get its echo back
+        // (bounded); only those count as held. A broadcast run's server does not echo, so its
+        // connections are counted by their deliveries instead.
+        if plan.scenario != .broadcast {
+            for worker in workers { worker.probeRequested.store(true, ordering: .relaxed) }
+            let probeStartNs = LoadWorker.monotonicNs()
+            var lastProbePrint = 0.0
+            while Self.seconds(since: probeStartNs) < plan.probeTimeoutSeconds {
+                usleep(20_000)
+                let now = total()
+                let elapsed = Self.seconds(since: probeStartNs)
+                if now.probedRings == workers.count && now.probesAnswered >= now.probesSent { break }
+                if elapsed - lastProbePrint >= 1 {
+                    lastProbePrint = elapsed
+                    progress("probe", elapsed, now)
+                }
+            }
+            result.probeSeconds = Self.seconds(since: probeStartNs)
+            result.probed = true
         }
 
         // Close: workers send close frames; wait (bounded) for the sockets to go.
@@ -164,11 +198,12 @@ struct LoadRun {
         return result
     }
 
+    /// A progress line on stderr, also with --json (scripts keep it in their logs).
     private func progress(_ phase: String, _ seconds: Double, _ c: LoadCounters) {
-        guard !plan.json else { return }
         let failed = c.connectFailures.values.reduce(0, +) + c.handshakeFailures
         let line = "[\(phase) \(String(format1: seconds))s] open=\(c.open) upgraded=\(c.upgraded) failed=\(failed) "
-            + "sent=\(c.messagesSent) received=\(c.messagesReceived) pings=\(c.pingsAnswered)\n"
+            + "sent=\(c.messagesSent) received=\(c.messagesReceived) pings=\(c.pingsAnswered) "
+            + "probes=\(c.probesAnswered)/\(c.probesSent)\n"
         _ = line.withCString { write(2, $0, strlen($0)) }
     }
 

@@ -25,6 +25,12 @@ struct LoadCounters: Sendable {
     var bytesSent = 0
     var pingsAnswered = 0
     var sendRefused = 0
+    /// End-of-hold probes sent, and answered by their echo: a connection is held only if its
+    /// probe came back.
+    var probesSent = 0
+    var probesAnswered = 0
+    /// Rings that have sent their probes.
+    var probedRings = 0
     /// When the first connect left and the last upgrade arrived (CLOCK_MONOTONIC ns; 0: not yet):
     /// the span the upgrade rate is measured over, exact where the ramp's polling is not.
     var firstConnectNs: UInt64 = 0
@@ -43,6 +49,9 @@ struct LoadCounters: Sendable {
         bytesSent += other.bytesSent
         pingsAnswered += other.pingsAnswered
         sendRefused += other.sendRefused
+        probesSent += other.probesSent
+        probesAnswered += other.probesAnswered
+        probedRings += other.probedRings
         if other.firstConnectNs != 0 && (firstConnectNs == 0 || other.firstConnectNs < firstConnectNs) {
             firstConnectNs = other.firstConnectNs
         }
@@ -50,16 +59,16 @@ struct LoadCounters: Sendable {
     }
 }
 
-/// One connection as the load generator sees it (48 bytes).
+/// One connection as the load generator sees it (56 bytes).
 struct LoadConnection {
     enum Phase: UInt8 { case free, connecting, handshake, open, closing }
     var generation: UInt32 = 0
     var phase = Phase.free
-    /// How much of the blank line ending the response head has been seen.
-    var headEndMatched: UInt8 = 0
+    /// Which of the precomputed upgrade requests it sent (UpgradeRequests).
+    var requestVariant: UInt8 = 0
+    var probeAnswered = false
     var inFlight: UInt16 = 0
-    /// Bytes of the response head seen so far (the status line is checked as it arrives).
-    var headBytesSeen: UInt16 = 0
+    var check = UpgradeCheck()
     var reader = ServerFrameReader()
     /// trickle: when the last message left; broadcast: the newest publish timestamp received.
     var sentAtNs: UInt64 = 0
@@ -79,8 +88,11 @@ final class LoadWorker: WorkerHandler {
     var tally: BroadcastTally
     let published = Mutex(LoadCounters())
     let stopRequested = Atomic<Bool>(false)
-    /// trickle: no new messages; replies still count.
+    /// trickle and echo: no new messages; replies still count.
     let quiet = Atomic<Bool>(false)
+    /// Send every open connection one probe at the next tick (set once, after the hold).
+    let probeRequested = Atomic<Bool>(false)
+    private var probed = false
     private var stopping = false
     private var destination: Int32 = -1
     private var sources: [Int32] = []
@@ -98,13 +110,15 @@ final class LoadWorker: WorkerHandler {
     private var nowNs: UInt64 = 0
     private var random = SplitMix(seed: 0x5EED)
     private let frames: ClientFrames
+    private let requests: UpgradeRequests
 
-    init(plan: LoadPlan, worker: Worker, target: Int, tableSize: Int, frames: ClientFrames) {
+    init(plan: LoadPlan, worker: Worker, target: Int, tableSize: Int, frames: ClientFrames, requests: UpgradeRequests) {
         self.plan = plan
         self.worker = worker
         self.target = target
         self.tableSize = tableSize
         self.frames = frames
+        self.requests = requests
         connections = .allocate(capacity: tableSize)
         connections.initialize(repeating: LoadConnection(), count: tableSize)
         wheel = TimingWheel(capacity: tableSize, slotCount: 4096, startTick: 0)
@@ -147,6 +161,7 @@ final class LoadWorker: WorkerHandler {
         tick &+= 1
         if destination < 0 { registerAddresses() }
         if stopRequested.load(ordering: .relaxed) && !stopping { stopAll() }
+        if probeRequested.load(ordering: .relaxed) && !probed && !stopping { probeAll() }
         // This tick's credit; no more than a tick's worth (or one connect) waits while --max-pending
         // holds connects back, so the pace never bursts.
         rampCredit = min(rampCredit + rampPerSecond, max(rampPerSecond, ticksPerSecond))
@@ -174,9 +189,12 @@ final class LoadWorker: WorkerHandler {
             budget -= 1
             let source: Int32 = sources.isEmpty ? -1 : sources[nextSource % sources.count]
             nextSource &+= 1
-            switch worker.connect(to: destination, from: source) {
+            let variant = counters.connectsStarted % UpgradeRequests.variants
+            // The request leaves with the connect (the last link of the core's connect chain).
+            switch worker.connect(to: destination, from: source, sending: requests.request(variant)) {
             case .success(let slot):
-                connections[Int(slot)].phase = .connecting
+                connections[Int(slot)] = LoadConnection(
+                    generation: connections[Int(slot)].generation, phase: .connecting, requestVariant: UInt8(variant))
                 pending += 1
             case .failure(let failure):
                 counters.connectFailures[failure.errno, default: 0] += 1
@@ -186,11 +204,12 @@ final class LoadWorker: WorkerHandler {
         }
     }
 
+    /// Connected, with the upgrade request already sent.
     private func opened(_ slot: UInt32, _ generation: UInt32) {
         let c = connections + Int(slot)
-        c.pointee = LoadConnection(generation: generation, phase: .handshake)
+        c.pointee.generation = generation
+        c.pointee.phase = .handshake
         counters.open += 1
-        frames.handshake.withUnsafeBytes { _ = worker.send(ConnectionID(slot: slot, generation: generation), $0) }
     }
 
     private func closed(_ slot: UInt32, _ generation: UInt32, cause: Int32) {
@@ -220,10 +239,20 @@ final class LoadWorker: WorkerHandler {
         guard c.pointee.generation == generation else { return }
         var rest = bytes
         if c.pointee.phase == .handshake {
-            guard let consumed = readHead(c, bytes) else { return }
-            rest = UnsafeRawBufferPointer(rebasing: bytes[consumed...])
-            guard c.pointee.phase == .open else { return }
-            upgraded(slot, c)
+            switch c.pointee.check.consume(bytes, acceptLine: requests.acceptLine(Int(c.pointee.requestVariant))) {
+            case .needMore:
+                return
+            case .refused:
+                counters.handshakeFailures += 1
+                pending -= 1
+                c.pointee.phase = .closing
+                worker.close(ConnectionID(slot: slot, generation: generation), .abort)
+                return
+            case .upgraded(let headBytes):
+                c.pointee.phase = .open
+                rest = UnsafeRawBufferPointer(rebasing: bytes[headBytes...])
+                upgraded(slot, c)
+            }
         }
         guard c.pointee.phase == .open || c.pointee.phase == .closing else { return }
         c.pointee.reader.consume(rest) { opcode, prefix, prefixCount in
@@ -235,39 +264,6 @@ final class LoadWorker: WorkerHandler {
             worker.park(ConnectionID(slot: slot, generation: generation))
         }
     }
-
-    /// Scans the response head, which may arrive in pieces of any size; returns how many
-    /// bytes of `bytes` belonged to it once it has ended.
-    private func readHead(_ c: UnsafeMutablePointer<LoadConnection>, _ bytes: UnsafeRawBufferPointer) -> Int? {
-        let status = LoadWorker.statusLine
-        let terminator: (UInt8, UInt8, UInt8, UInt8) = (13, 10, 13, 10)
-        for (index, byte) in bytes.enumerated() {
-            let seen = Int(c.pointee.headBytesSeen)
-            if seen < status.count {
-                guard byte == status[seen] else {
-                    counters.handshakeFailures += 1
-                    pending -= 1
-                    c.pointee.phase = .closing
-                    worker.close(ConnectionID(slot: UInt32(connections.distance(to: c)), generation: c.pointee.generation), .abort)
-                    return nil
-                }
-            }
-            c.pointee.headBytesSeen = c.pointee.headBytesSeen &+ 1
-            let expected = withUnsafeBytes(of: terminator) { $0[Int(c.pointee.headEndMatched)] }
-            if byte == expected {
-                c.pointee.headEndMatched += 1
-                if c.pointee.headEndMatched == 4 {
-                    c.pointee.phase = .open
-                    return index + 1
-                }
-            } else {
-                c.pointee.headEndMatched = byte == 13 ? 1 : 0
-            }
-        }
-        return nil
-    }
-
-    private static let statusLine = Array("HTTP/1.1 101".utf8)
 
     private func upgraded(_ slot: UInt32, _ c: UnsafeMutablePointer<LoadConnection>) {
         counters.upgraded += 1
@@ -286,12 +282,19 @@ final class LoadWorker: WorkerHandler {
     private func frame(_ slot: UInt32, _ c: UnsafeMutablePointer<LoadConnection>, _ opcode: UInt8, _ prefix: UInt64, _ prefixCount: Int) {
         switch opcode {
         case 0x1, 0x2:
+            if prefixCount == 8 && prefix == frames.probePayload {
+                if !c.pointee.probeAnswered {
+                    c.pointee.probeAnswered = true
+                    counters.probesAnswered += 1
+                }
+                return
+            }
             counters.messagesReceived += 1
             switch plan.scenario {
             case .echo where prefixCount == 8:
                 histogram.record(nowNs &- prefix)
                 c.pointee.inFlight &-= 1
-                if !stopping { sendEcho(slot, c) }
+                if !stopping && !quiet.load(ordering: .relaxed) { sendEcho(slot, c) }
             case .trickle:
                 histogram.record(nowNs &- c.pointee.sentAtNs)
             case .broadcast where prefixCount == 8:
@@ -361,6 +364,22 @@ final class LoadWorker: WorkerHandler {
         let span = UInt64(max(0, plan.trickleMaxMs - plan.trickleMinMs))
         let ms = UInt64(plan.trickleMinMs) + (span == 0 ? 0 : random.next() % (span + 1))
         return UInt32(max(1, ms / UInt64(plan.tickMs)))
+    }
+
+    /// Sends each open connection one probe, whose echo proves the connection is still held
+    /// end to end (a socket the kernel keeps open proves nothing about the server's side).
+    private func probeAll() {
+        probed = true
+        counters.probedRings = 1
+        for slot in 0..<tableSize where connections[slot].phase == .open {
+            let id = ConnectionID(slot: UInt32(slot), generation: connections[slot].generation)
+            if frames.probe.withUnsafeBytes({ worker.send(id, $0) }) == nil {
+                counters.probesSent += 1
+            } else {
+                counters.sendRefused += 1
+            }
+            // A parked connection stays parked: the echo wakes its poll.
+        }
     }
 
     /// Ends the run: a close frame to every open connection, then the TCP close.

@@ -18,6 +18,10 @@ struct RingLoadCommand: ParsableCommand {
             counts each message's deliveries and its time until the last subscriber has it).
             Connections are direct descriptors spread over --workers rings, so the open-file limit caps
             each ring, not the run. Every phase is bounded in time; the run stops by itself.
+            After the hold every open connection sends a probe and counts as held only if its echo \
+            comes back (not in broadcast). Exit status 1 when any connection was not upgraded or not \
+            held, or the ramp hit its limit ("problems" in the report); a client above 90 % of its \
+            core or a trickle below 90 % of its nominal rate are reported as "flags".
             """
     )
 
@@ -88,6 +92,9 @@ struct RingLoadCommand: ParsableCommand {
         } else {
             print(result.summary())
         }
+        // Connections not upgraded or not held, or a ramp cut by its limit: the figures are
+        // printed, and the exit status says the run failed.
+        if !result.problems.isEmpty { throw ExitCode(1) }
     }
 }
 

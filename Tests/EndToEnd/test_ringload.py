@@ -14,10 +14,13 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 RINGLOAD = Path(os.environ.get("RINGLOAD_BINARY", ROOT / ".build" / "debug" / "ringload"))
 
 
-def ringload(*args, timeout=90):
+def ringload(*args, timeout=90, exit_status=0):
     result = subprocess.run([str(RINGLOAD), *args, "--json"], capture_output=True, timeout=timeout, text=True)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+    assert result.returncode == exit_status, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    # Exit status 1 says exactly that some connection was lost; the report says which.
+    assert bool(report["problems"]) == (exit_status == 1), report
+    return report
 
 
 def test_echo_counts_match_the_gateway(gateway):
@@ -28,11 +31,13 @@ def test_echo_counts_match_the_gateway(gateway):
     assert report["messages_sent"] > 0
     # Every message ringload counted as sent was echoed back before it closed.
     assert report["messages_received"] == report["messages_sent"]
+    # And every connection answered its end-of-hold probe (8 bytes each), so all 20 were held.
+    assert report["held"] == 20 and report["probes_sent"] == 20
     stats = server.stop(until=lambda s: s["open"] == 0)
     assert stats["handshakes_ok"] == 20
-    assert stats["messages_in"] == report["messages_sent"]
-    assert stats["messages_out"] == report["messages_received"]
-    assert stats["bytes_in"] == 64 * report["messages_sent"]
+    assert stats["messages_in"] == report["messages_sent"] + report["probes_sent"]
+    assert stats["messages_out"] == report["messages_received"] + report["held"]
+    assert stats["bytes_in"] == 64 * report["messages_sent"] + 8 * report["probes_sent"]
     assert report["latency_us"]["p50"] > 0
 
 
@@ -79,8 +84,9 @@ def test_trickle_delivers_every_message(gateway):
     assert report["upgraded"] == 200
     assert report["messages_sent"] > 1000
     assert report["messages_received"] == report["messages_sent"]
+    assert report["held"] == 200
     stats = server.stop(until=lambda s: s["open"] == 0)
-    assert stats["messages_in"] == report["messages_sent"]
+    assert stats["messages_in"] == report["messages_sent"] + report["probes_sent"]
 
 
 def test_a_fast_ramp_upgrades_every_connection(gateway):
@@ -106,12 +112,61 @@ def test_a_slow_ramp_keeps_its_rate(gateway):
 def test_close_frames_from_the_server_are_counted_by_code(gateway):
     server = gateway("--workers", "2", "--idle-timeout", "0.5", "--ping-interval", "0.2", "--tick-ms", "50")
     report = ringload("idle", "--url", f"ws://127.0.0.1:{server.port}/", "--connections", "20",
-                      "--duration", "1.5", "--workers", "2")
+                      "--duration", "1.5", "--workers", "2", exit_status=1)
     assert report["upgraded"] == 20 and report["failures"] == 0
     assert report["server_close_codes"] == {"1001": 20}  # idle timeout: Going Away
     assert report["closed_by_server"] == 0 and report["open_at_end"] == 0
+    # Upgraded but not held: counted, said in words, and the exit status is 1.
+    assert report["held"] == 0 and report["not_upgraded"] == 0
+    assert report["problems"] == ["20 of 20 upgraded connections not held (no echo of the end-of-hold probe)"]
     stats = server.stop(until=lambda s: s["open"] == 0)
     assert stats["idle_timeouts"] == 20
+
+
+def test_connections_that_never_upgrade_fail_the_run(gateway):
+    # A port nobody listens on: every connect is refused, each is counted as not upgraded, and
+    # the run fails instead of reporting a clean table.
+    server = gateway("--workers", "1")
+    port = server.port
+    server.stop(until=lambda s: s["open"] == 0)
+    report = ringload("idle", "--url", f"ws://127.0.0.1:{port}/", "--connections", "10",
+                      "--duration", "0.2", "--workers", "1", exit_status=1)
+    assert report["attempted"] == 10 and report["upgraded"] == 0 and report["not_upgraded"] == 10
+    assert report["connect_failures"] == {"111": 10}  # ECONNREFUSED, from the connect chain
+    assert report["problems"] == ["10 of 10 connections not upgraded"]
+
+
+def test_an_upgrade_answer_with_a_wrong_accept_value_is_refused():
+    # A server that answers every request with one fixed 101 (the accept value of another key)
+    # is not a WebSocket server: ringload checks each answer against the key it sent.
+    import socket
+    import threading
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    port = listener.getsockname()[1]
+    answer = (b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+              b"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n")
+    held = []
+
+    def serve():
+        for _ in range(4):
+            conn, _ = listener.accept()
+            conn.recv(4096)
+            conn.sendall(answer)
+            held.append(conn)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        report = ringload("idle", "--url", f"ws://127.0.0.1:{port}/", "--connections", "4",
+                          "--duration", "0.2", "--workers", "1", exit_status=1)
+    finally:
+        thread.join(timeout=10)
+        for conn in held:
+            conn.close()
+        listener.close()
+    assert report["handshake_failures"] == 4 and report["upgraded"] == 0
 
 
 def test_an_unpaced_ramp_bounded_by_pending_upgrades_upgrades_every_connection(gateway):

@@ -322,13 +322,18 @@ int rg_worker_add_address(rg_worker *w, const char *host, uint16_t port);
 
 /*
  * Connects to address `dst` from address `src` (its port is ignored; -1 for
- * the kernel's choice). The socket is made with socket(2), TCP_NODELAY set,
- * bound with IP_BIND_ADDRESS_NO_PORT so the port is chosen per destination,
- * moved into the fixed-file table and closed, so it never holds an fd for
- * long. Returns the slot, or -errno (-ENFILE when the table is full). Either
- * RG_EV_OPEN or RG_EV_CLOSED (with the connect error) follows for the slot.
+ * the kernel's choice), with TCP_NODELAY, bound with IP_BIND_ADDRESS_NO_PORT
+ * so the port is chosen per destination, and sends `first_len` bytes at
+ * `first` as soon as it is up. `first` is read after this returns: it must
+ * stay valid until the slot's RG_EV_OPEN or RG_EV_CLOSED (a load generator
+ * passes its precomputed upgrade request). From Linux 6.11 the whole of it is
+ * one linked chain of ring requests with no syscall; before, socket(2),
+ * setsockopt and bind run as syscalls and the socket moves into the
+ * fixed-file table, so it never holds an fd for long. Returns the slot, or
+ * -errno (-ENFILE when the table is full). Either RG_EV_OPEN (the first bytes
+ * sent or queued) or RG_EV_CLOSED (with the first error) follows for the slot.
  */
-int rg_conn_connect(rg_worker *w, int dst, int src);
+int rg_conn_connect(rg_worker *w, int dst, int src, const void *first, uint32_t first_len);
 
 /*
  * Asks for the connection's peer address; RG_EV_PEER answers with a sockaddr
