@@ -12,6 +12,13 @@
 #   RINGGATE_BINARY, RINGLOAD_BINARY  prebuilt binaries to run instead of building
 #   EHASH=0      run in the host's network namespace instead of one with a TCP hash sized for
 #                the largest size (see make_netns in scenarios/lib.sh)
+#   RAMP=12000   new connections per second
+#
+# Every connection is counted: attempted, upgraded, not upgraded by the end of the ramp,
+# closed by the server during the hold, and held: at the end of the hold each connection sends
+# a probe and is held only if its echo comes back. The script exits 1 when any connection was
+# not upgraded or not held, the ramp hit its limit, ringload was above 90 % of its core, or the
+# trickle ran below 90 % of its nominal rate; the table's last column says which.
 #
 # Each size: wait until the previous size's sockets are gone, ask tuning/check whether the host
 # can hold N (refuse with its reason when not), start ringgate with enough rings for N (each
@@ -24,6 +31,9 @@ HOLD=${HOLD:-60}
 read -r TRICKLE_MIN TRICKLE_MAX <<<"${TRICKLE:-10 60}"
 SCENARIO=${SCENARIO:-trickle}
 PER_RING=15000   # below the 20000 cap: SO_REUSEPORT spreads connections by hash, not evenly
+# New connections per second: paced below what one client core can open (bench/RESULTS.md,
+# "ringload's ceiling"), so the client's saturation does not set the ramp.
+RAMP=${RAMP:-12000}
 
 if [ -n "${RINGGATE_BINARY:-}" ] && [ -n "${RINGLOAD_BINARY:-}" ]; then
     RINGGATE=$RINGGATE_BINARY   # prebuilt binaries, for a before/after pair in one session
@@ -51,8 +61,9 @@ wait_for_teardown() {
     exit 1
 }
 
-rows="| connections | rings | upgraded | failed | ramp s | messages sent | received | p99 latency ms | gateway user B/conn | kernel B/pair | gateway CPU % holding | ringload CPU % ramp / hold | saturated client |
-| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+rows="| connections | rings | attempted | upgraded | not upgraded | closed by server in hold | held (probe echoed) | ramp s | messages sent / received | p99 ms | gateway CPU µs per upgrade (ramp) | gateway CPU % hold / ringload CPU % ramp, hold | gateway user B/conn | kernel slab B/pair / MemAvailable B/pair | flags |
+| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+failed=0
 for N in "${SIZES[@]}"; do
     wait_for_teardown
     RINGS=$(( (N + PER_RING - 1) / PER_RING ))
@@ -60,22 +71,31 @@ for N in "${SIZES[@]}"; do
     if ! in_ns "$ROOT/tuning/check" --connections "$N" --workers "$RINGS" --source-addresses "$SOURCES" >/tmp/million-check.txt; then
         echo "tuning/check says this host cannot hold $N connections:" >&2
         grep '^FAIL' /tmp/million-check.txt >&2
+        failed=1
         break
     fi
     start_server ringgate 18901 "$RINGGATE" --port 18901 --workers "$RINGS" --max-connections "$N" \
         --buffer-count 64 --ping-interval 30 --pong-timeout 10 --stats-interval 0 --batch-wait-us 2000 ${GATEWAY_ARGS:-}
-    out=$(timeout $(( N / 5000 + HOLD + 120 )) "${IN_NS[@]}" taskset -c "$CLIENT_CPU" "$RINGLOAD" "$SCENARIO" \
+    # ringload's progress lines and errors go to its log, never away.
+    log="/tmp/million-$N.ringload.log"
+    status=0
+    out=$(timeout $(( N / 5000 + HOLD + 160 )) "${IN_NS[@]}" taskset -c "$CLIENT_CPU" "$RINGLOAD" "$SCENARIO" \
         --url ws://127.0.0.1:18901/ --connections "$N" --workers "$RINGS" --source-addresses "$SOURCES" \
         --duration "$HOLD" --trickle-min "$TRICKLE_MIN" --trickle-max "$TRICKLE_MAX" --buffer-count 64 \
-        --ramp 20000 --server-pid "$SERVER_PID" ${LOAD_ARGS:-} --json 2>/dev/null) || true
+        --ramp "$RAMP" --batch-wait-us 2000 --server-pid "$SERVER_PID" ${LOAD_ARGS:-} --json 2>"$log") || status=$?
     SETTLE_SECONDS=1 stop_server
     echo "$out" >"/tmp/million-$N.json"   # the whole report, failures by cause included
     if [ -z "$out" ]; then
-        echo "ringload did not finish for $N connections" >&2
+        echo "ringload did not finish for $N connections (status $status); its log: $log" >&2
+        tail -5 "$log" >&2
+        failed=1
+        rows+=$'\n'"| $N | $RINGS | $N | | | | 0 | | | | | | | | **ringload did not finish (status $status)** |"
         break
     fi
-    rows+=$'\n'"$(echo "$out" | json "f'| $N | $RINGS | {d[\"upgraded\"]} | {d[\"failures\"]} | {d[\"ramp_seconds\"]:.1f} | {d[\"messages_sent\"]} | {d[\"messages_received\"]} | {d[\"latency_us\"][\"p99\"]/1000:.1f} | {d.get(\"server_anon_bytes_per_connection\", 0):.0f} | {d.get(\"kernel_bytes_per_connection_pair\", 0):.0f} | {d.get(\"server_cpu_percent\", 0):.1f} | {d[\"ringload_ramp_cpu_percent_per_core\"]:.0f} / {d[\"ringload_cpu_percent_per_core\"]:.0f} | {d[\"ringload_ramp_saturated\"] or d[\"ringload_saturated\"]} |'")"
+    rows+=$'\n'"$(echo "$out" | python3 "$ROOT/bench/scenarios/million_row.py" "$RINGS")"
     echo "$rows" | tail -1
+    # Lost connections (ringload's exit status 1) or any flag fail the script: the row says why.
+    if [ "$status" != 0 ] || [ "$(echo "$out" | json 'len(d["flags"])')" != 0 ]; then failed=1; fi
 done
 if [ "$SCENARIO" = idle ]; then what="idle"; else what="trickle ${TRICKLE_MIN}-${TRICKLE_MAX} s"; fi
 shown="HOLD=$HOLD bench/million.sh ${SIZES[*]}"
@@ -90,9 +110,14 @@ record "Concurrent connections, $what, hold ${HOLD} s" \
     "$shown" "$rows
 
 Gateway: ringgate, pings after 30 s of silence, parked once upgraded, each worker woken once per
-batch of completions (--batch-wait-us 2000); ringload in the $SCENARIO
-scenario on the other core, parked between messages. ${NS_NOTE}Messages sent and received are counted by
-ringload (every 1-byte message echoed). User B/conn is the gateway's anonymous memory growth;
-kernel B/pair the MemAvailable drop for both ends of each loopback pair. ringload CPU is per core
-it ran on (all its rings share CLIENT_CPU), over the ramp and over the hold; saturated client:
-above 90 % in either, and then the gateway's figures are bounds set by the client."
+batch of completions (--batch-wait-us 2000); ringload in the $SCENARIO scenario on the other
+core, ramp paced at $RAMP/s, parked between messages, its rings also woken per batch. ${NS_NOTE}
+Held: the connection's end-of-hold probe came back. Messages are counted by ringload (every
+1-byte message echoed). Gateway CPU per upgrade is its CPU seconds over the ramp (from
+/proc/PID/stat) divided by the upgrades, so it includes what the connections already up did
+meanwhile (trickle, pings). User B/conn is the gateway's anonymous memory growth. Kernel B/pair
+for both ends of each loopback pair: slab objects in use (/proc/slabinfo), and the drop in
+MemAvailable beside it. ringload CPU is per core it ran on (all its rings share CLIENT_CPU).
+Flags: a client above 90 % of its core (the figures are then bounds set by the client), a trickle
+below 90 % of its nominal rate, lost connections; any flag fails the script (exit 1)."
+exit "$failed"

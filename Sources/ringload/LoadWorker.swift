@@ -275,7 +275,7 @@ final class LoadWorker: WorkerHandler {
         case .echo:
             for _ in 0..<plan.inFlight { sendEcho(slot, c) }
         case .trickle:
-            wheel.schedule(slot, at: tick &+ trickleDelayTicks())
+            wheel.schedule(slot, at: tick &+ firstTrickleDelayTicks())
         }
     }
 
@@ -358,6 +358,24 @@ final class LoadWorker: WorkerHandler {
             counters.sendRefused += 1
         }
         wheel.schedule(slot, at: tick &+ trickleDelayTicks())
+    }
+
+    /// The wait before a connection's first message, drawn from the stationary distribution of
+    /// the gaps (density P(gap > x) / mean gap): with uniform gaps on [min, max], a uniform wait
+    /// on [0, min] with probability min / mean, else max - (max - min) * sqrt(U). Then the whole
+    /// run sends at the nominal rate (connections / mean gap) from the moment each is up; a first
+    /// wait drawn like the other gaps leaves a hold that starts after the ramp short of it.
+    private func firstTrickleDelayTicks() -> UInt32 {
+        let low = Double(plan.trickleMinMs), high = Double(plan.trickleMaxMs), mean = (low + high) / 2
+        let u = Double(random.next() >> 11) / Double(1 << 53)
+        let ms: Double
+        if u < low / mean {
+            ms = u / (low / mean) * low
+        } else {
+            let v = Double(random.next() >> 11) / Double(1 << 53)
+            ms = high - (high - low) * v.squareRoot()
+        }
+        return UInt32(max(1, ms / Double(plan.tickMs)))
     }
 
     private func trickleDelayTicks() -> UInt32 {
