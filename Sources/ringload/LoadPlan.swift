@@ -38,8 +38,12 @@ struct LoadPlan: Sendable {
     var batchWaitMicroseconds: UInt32 = 0
     var serverPID: Int32?
     var json: Bool
-    /// How long the end-of-hold probes may take to come back.
-    var probeTimeoutSeconds: Double = 30
+    /// End-of-hold probes per second, over all workers.
+    var probePerSecond: Int = 20_000
+    /// How long the end-of-hold probes may take to come back: three times their pacing, 30 s at least.
+    var probeTimeoutSeconds: Double {
+        max(30, 3 * Double(connections) / Double(max(1, probePerSecond)))
+    }
     /// trickle: messages each connection sends per second on average (1 / mean interval).
     var trickleMessagesPerConnectionSecond: Double {
         2000 / Double(trickleMinMs + trickleMaxMs)

@@ -97,16 +97,17 @@ final class LoadWorker: WorkerHandler {
     private var destination: Int32 = -1
     private var sources: [Int32] = []
     private var nextSource = 0
-    /// This ring's share of --ramp, in connections per second.
-    private let rampPerSecond: Int
-    private let ticksPerSecond: Int
-    /// Connects this ring may start, in 1/ticksPerSecond units: each tick adds `rampPerSecond`
-    /// and each connect spends `ticksPerSecond`, so a ramp under one connection per tick and
-    /// ring keeps its rate instead of rounding up to one per tick.
-    private var rampCredit = 0
+    /// This ring's share of --ramp, and of the end-of-hold probes' rate.
+    private var ramp: Pace
+    private var probePace: Pace
+    /// The next slot to probe; the probes leave at their pace and wait out a full send pool.
+    private var probeCursor = 0
     /// Connections between connect and upgrade (or failure).
     private var pending = 0
+    /// The trickle wheel's time: ticks since the first, counted from the clock, so a ring
+    /// woken late fires what came due meanwhile and the trickle keeps its rate.
     private var tick: UInt32 = 0
+    private var firstTickNs: UInt64 = 0
     private var nowNs: UInt64 = 0
     private var random = SplitMix(seed: 0x5EED)
     private let frames: ClientFrames
@@ -123,9 +124,10 @@ final class LoadWorker: WorkerHandler {
         connections.initialize(repeating: LoadConnection(), count: tableSize)
         wheel = TimingWheel(capacity: tableSize, slotCount: 4096, startTick: 0)
         tally = BroadcastTally(expectedMessages: plan.scenario == .broadcast ? plan.messages : 0)
-        ticksPerSecond = max(1, 1000 / Int(plan.tickMs))
         let rings = max(1, plan.workers)
-        rampPerSecond = plan.rampPerSecond / rings + (worker.index < plan.rampPerSecond % rings ? 1 : 0)
+        func share(_ rate: Int) -> Int { rate / rings + (worker.index < rate % rings ? 1 : 0) }
+        ramp = Pace(perSecond: share(plan.rampPerSecond))
+        probePace = Pace(perSecond: max(1, share(plan.probePerSecond)))
         random = SplitMix(seed: 0x5EED &+ UInt64(worker.index))
     }
 
@@ -158,13 +160,11 @@ final class LoadWorker: WorkerHandler {
     }
 
     private func onTick() {
-        tick &+= 1
+        if firstTickNs == 0 { firstTickNs = nowNs }
+        tick = UInt32(truncatingIfNeeded: (nowNs - firstTickNs) / (UInt64(plan.tickMs) * 1_000_000))
         if destination < 0 { registerAddresses() }
         if stopRequested.load(ordering: .relaxed) && !stopping { stopAll() }
-        if probeRequested.load(ordering: .relaxed) && !probed && !stopping { probeAll() }
-        // This tick's credit; no more than a tick's worth (or one connect) waits while --max-pending
-        // holds connects back, so the pace never bursts.
-        rampCredit = min(rampCredit + rampPerSecond, max(rampPerSecond, ticksPerSecond))
+        if probeRequested.load(ordering: .relaxed) && !probed && !stopping { probeSome() }
         if !stopping { rampUp() }
         if plan.scenario == .trickle && !stopping && !quiet.load(ordering: .relaxed) {
             wheel.advance(to: tick, limit: 100_000) { slot in trickleSend(slot) }
@@ -181,9 +181,10 @@ final class LoadWorker: WorkerHandler {
 
     private func rampUp() {
         guard counters.connectsStarted < target else { return }
-        var budget = rampCredit / ticksPerSecond
+        var budget = ramp.available(at: nowNs)
         if plan.maxPendingPerWorker > 0 { budget = min(budget, plan.maxPendingPerWorker - pending) }
         guard budget > 0 else { return }
+        ramp.spend(budget)
         if counters.firstConnectNs == 0 { counters.firstConnectNs = nowNs }
         while budget > 0 && counters.connectsStarted < target {
             budget -= 1
@@ -200,7 +201,6 @@ final class LoadWorker: WorkerHandler {
                 counters.connectFailures[failure.errno, default: 0] += 1
             }
             counters.connectsStarted += 1
-            rampCredit -= ticksPerSecond
         }
     }
 
@@ -386,17 +386,35 @@ final class LoadWorker: WorkerHandler {
 
     /// Sends each open connection one probe, whose echo proves the connection is still held
     /// end to end (a socket the kernel keeps open proves nothing about the server's side).
-    private func probeAll() {
-        probed = true
-        counters.probedRings = 1
-        for slot in 0..<tableSize where connections[slot].phase == .open {
-            let id = ConnectionID(slot: UInt32(slot), generation: connections[slot].generation)
-            if frames.probe.withUnsafeBytes({ worker.send(id, $0) }) == nil {
-                counters.probesSent += 1
-            } else {
-                counters.sendRefused += 1
+    /// The probes leave at --probe-rate, not all at once: a burst of a million sends is the
+    /// client core's kernel work for both ends, and would starve the rings' pong replies.
+    private func probeSome() {
+        var budget = probePace.available(at: nowNs)
+        var sent = 0
+        while budget > 0 && probeCursor < tableSize {
+            let slot = probeCursor
+            if connections[slot].phase == .open {
+                let id = ConnectionID(slot: UInt32(slot), generation: connections[slot].generation)
+                switch frames.probe.withUnsafeBytes({ worker.send(id, $0) }) {
+                case nil:
+                    counters.probesSent += 1
+                    sent += 1
+                    budget -= 1
+                case .full?:
+                    // The send pool is spent: the rest wait for the next tick.
+                    probePace.spend(sent)
+                    return
+                case .stale?, .closing?:
+                    break
+                }
+                // A parked connection stays parked: the echo wakes its poll.
             }
-            // A parked connection stays parked: the echo wakes its poll.
+            probeCursor += 1
+        }
+        probePace.spend(sent)
+        if probeCursor == tableSize {
+            probed = true
+            counters.probedRings = 1
         }
     }
 

@@ -38,6 +38,12 @@ struct RingLoadCommand: ParsableCommand {
     ))
     var maxPending = 0
     @Option(help: ArgumentHelp(
+        "End-of-hold probes per second, over all rings.",
+        discussion: "Each open connection sends one probe at the end of the hold and is held only if its echo "
+            + "comes back; paced, so the probes are not a burst that starves the replies to the server's pings."
+    ))
+    var probeRate = 20_000
+    @Option(help: ArgumentHelp(
         "Source addresses 127.0.0.1..127.0.0.K, each with its own port range; 0: the kernel's choice.",
         discussion: "Default for a 127.x target: one per 10000 connections (the kernel's port search slows "
             + "past about half its range per address)."
@@ -62,6 +68,7 @@ struct RingLoadCommand: ParsableCommand {
         guard ParsedURL(url) != nil else { throw ValidationError("--url must look like ws://HOST:PORT/PATH (got \(url))") }
         guard connections > 0, workers > 0, ramp > 0 else { throw ValidationError("--connections, --workers and --ramp must be above 0") }
         guard ramp >= workers else { throw ValidationError("--ramp must be at least --workers (each ring opens one connection per second at least)") }
+        guard probeRate >= workers else { throw ValidationError("--probe-rate must be at least --workers") }
         guard maxPending >= 0 else { throw ValidationError("--max-pending must be 0 or more") }
         guard duration > 0, duration <= 3600 else { throw ValidationError("--duration must be in (0, 3600] seconds") }
         guard messageSize >= 8, messageSize <= 1 << 20 else { throw ValidationError("--message-size must be 8..1048576") }
@@ -84,7 +91,8 @@ struct RingLoadCommand: ParsableCommand {
             sourceAddresses: sourceAddresses ?? (target.host.hasPrefix("127.") ? min(250, (connections + 9999) / 10000) : 0),
             messageBytes: messageSize, inFlight: inFlight, messages: messages,
             trickleMinMs: Int(trickleMin * 1000), trickleMaxMs: Int(trickleMax * 1000), tickMs: 10,
-            receiveBufferBytes: bufferSize, receiveBufferCount: bufferCount, batchWaitMicroseconds: batchWaitUs, serverPID: serverPid, json: json
+            receiveBufferBytes: bufferSize, receiveBufferCount: bufferCount, batchWaitMicroseconds: batchWaitUs, serverPID: serverPid, json: json,
+            probePerSecond: probeRate
         )
         let result = try LoadRun(plan: plan).execute()
         if json {

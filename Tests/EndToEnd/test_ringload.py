@@ -109,6 +109,16 @@ def test_a_slow_ramp_keeps_its_rate(gateway):
     assert 1.2 <= report["ramp_seconds"] <= 5, report
 
 
+def test_a_ramp_above_one_connection_per_tick_keeps_its_rate(gateway):
+    # 450 connections at 300 per second over two rings: 1.5 connections per 10 ms tick and ring,
+    # paced from the clock, so the ramp takes 1.5 s (a pace that dropped the half would take 2.25).
+    server = gateway("--workers", "2")
+    report = ringload("idle", "--url", f"ws://127.0.0.1:{server.port}/", "--connections", "450",
+                      "--duration", "0.2", "--workers", "2", "--ramp", "300")
+    assert report["upgraded"] == 450 and report["failures"] == 0
+    assert 1.3 <= report["ramp_seconds"] <= 1.95, report
+
+
 def test_close_frames_from_the_server_are_counted_by_code(gateway):
     server = gateway("--workers", "2", "--idle-timeout", "0.5", "--ping-interval", "0.2", "--tick-ms", "50")
     report = ringload("idle", "--url", f"ws://127.0.0.1:{server.port}/", "--connections", "20",
