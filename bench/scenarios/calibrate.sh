@@ -27,17 +27,17 @@ apply_tuning
 
 servers=(ringgate floor)
 [ -x "$UWS" ] && servers+=(uws)
-start() {  # NAME PORT [ping interval]
+start() {  # NAME PORT [ping interval [pong timeout]]
     case $1 in
         ringgate) start_server ringgate "$2" "$RINGGATE" --port "$2" --workers 1 --max-connections "$N" \
-            --buffer-count 64 --ping-interval "${3:-600}" --pong-timeout 10 ;;
+            --ping-interval "${3:-600}" --pong-timeout "${4:-10}" ;;
         floor) start_server floor "$2" "$FLOOR" "$2" ${3:+--ping-interval "$3"} ;;
         uws) start_server uws "$2" "$UWS" "$2" ;;
     esac
 }
 load() {  # ringload ARGS... -> JSON on stdout (empty if it did not finish); its log is kept
     timeout 300 "${IN_NS[@]}" taskset -c "$CLIENT_CPU" "$RINGLOAD" "$@" --server-pid "$SERVER_PID" \
-        --buffer-count 64 --json 2>>/tmp/calibrate-ringload.log || true
+        --json 2>>/tmp/calibrate-ringload.log || true
 }
 : >/tmp/calibrate-ringload.log
 
@@ -76,16 +76,16 @@ ping_rows="| server | connections | pings answered in the hold | server CPU % | 
 | --- | ---: | ---: | ---: | ---: | --- |"
 for s in ringgate floor; do
     port=$((port + 1))
-    start "$s" "$port" "$PING_INTERVAL"
-    before=$(in_ns true; echo)
+    # A pong timeout under the interval: ringgate checks for the pong when it times out, and pings
+    # again from there, so a longer timeout would stretch the period past the interval.
+    start "$s" "$port" "$PING_INTERVAL" 1
     out=$(load idle --url "ws://127.0.0.1:$port/" --connections "$N" --duration "$HOLD" --workers 2 --ramp 20000)
     ping_rows+=$'\n'"$(echo "$out" | python3 -c "
 import json,sys
 t=sys.stdin.read().strip()
 if not t: print('| $s | $N | did not finish | | | |'); sys.exit()
-d=json.loads(t); cpu=d.get('server_cpu_percent',0)
-rate=$N/$PING_INTERVAL
-print(f\"| $s | {d['upgraded']:,} | {d['pings_answered']:,} | {cpu:.1f} | {cpu/100/rate*1e6:.2f} | {'; '.join(d['problems']+d['flags']) or 'none'} |\")")"
+d=json.loads(t); cpu=d.get('server_cpu_percent',0); pings=max(1,d['pings_answered'])
+print(f\"| $s | {d['upgraded']:,} | {d['pings_answered']:,} | {cpu:.1f} | {cpu/100*d['hold_seconds']/pings*1e6:.2f} | {'; '.join(d['problems']+d['flags']) or 'none'} |\")")"
     stop_server
 done
 
@@ -105,5 +105,5 @@ $ping_rows
 
 floor: bench/scenarios/floor_server.c (epoll, one thread, a 101 with the accept value computed,
 frames echoed unmasked). Server CPU from /proc/PID/stat over the ramp or the hold; per ping it is
-the whole hold's CPU over the pings due (connections / interval x hold). ringload's log:
+the hold's CPU seconds over the pings answered in it. ringload's log:
 /tmp/calibrate-ringload.log."
