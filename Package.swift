@@ -31,14 +31,21 @@ let package = Package(
     targets: [
         .target(
             name: "CRingCore",
-            cSettings: [.define("_GNU_SOURCE"), .unsafeFlags(["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"])],
+            cSettings: [
+                .define("_GNU_SOURCE"),
+                // Debug builds (the tests) stop at a broken invariant; release builds count it,
+                // log it and close that connection (RG_BUG in internal.h).
+                .define("RG_ABORT_ON_BUG", .when(configuration: .debug)),
+                .unsafeFlags(["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"]),
+            ],
             linkerSettings: [
                 .linkedLibrary("uring"), .linkedLibrary("numa"),
                 .linkedLibrary("ssl"), .linkedLibrary("crypto"), .linkedLibrary("pthread"),
             ]
         ),
         .target(name: "RingEngine", dependencies: ["CRingCore"], swiftSettings: swiftSettings),
-        .target(name: "RingWebSocket", dependencies: ["CRingCore"], swiftSettings: swiftSettings),
+        .target(name: "CDigest", linkerSettings: [.linkedLibrary("crypto")]),
+        .target(name: "RingWebSocket", dependencies: ["CDigest"], swiftSettings: swiftSettings),
         .target(name: "RingTimers", swiftSettings: swiftSettings),
         .target(name: "RingGateProtocol", swiftSettings: swiftSettings),
         .target(name: "RingGateBackend", dependencies: ["RingGateProtocol"], swiftSettings: swiftSettings),
@@ -52,18 +59,23 @@ let package = Package(
         ),
         .target(
             name: "RingGateway",
-            dependencies: ["RingEngine", "RingWebSocket", "RingTimers", "RingGateProtocol", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "CRingCore", "RingEngine", "RingWebSocket", "RingTimers", "RingGateProtocol",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "ringgate",
-            dependencies: ["RingGateway", "RingEngine", "RingWebSocket", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "CRingCore", "RingGateway", "RingEngine", "RingWebSocket", .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "ringload",
             dependencies: [
-                "RingEngine", "RingWebSocket", "RingTimers",
+                "CRingCore", "RingEngine", "RingWebSocket", "RingTimers",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
@@ -72,7 +84,9 @@ let package = Package(
         .testTarget(name: "CRingCoreTests", dependencies: ["RingEngine", "CRingCore"], swiftSettings: swiftSettings),
         .testTarget(name: "RingWebSocketTests", dependencies: ["RingWebSocket"], swiftSettings: swiftSettings),
         .testTarget(name: "RingTimersTests", dependencies: ["RingTimers"], swiftSettings: swiftSettings),
-        .testTarget(name: "RingGatewayTests", dependencies: ["RingGateway", "RingEngine", "RingWebSocket", .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
+        .testTarget(name: "RingGatewayTests", dependencies: [
+                "CRingCore", "RingGateway", "RingEngine", "RingWebSocket", .product(name: "Logging", package: "swift-log"),
+            ], swiftSettings: swiftSettings),
         .testTarget(name: "RingGateBackendTests", dependencies: ["RingGateBackend", "RingGateProtocol"], swiftSettings: swiftSettings),
     ]
 )

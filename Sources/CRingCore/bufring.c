@@ -122,11 +122,8 @@ uint8_t *rg_internal_buf_take(rg_worker *w, uint32_t bid, uint32_t len, bool mor
 	struct rg_bufring *b = &w->bufs;
 	uint8_t *data;
 
-	if (bid >= b->count || b->queued[bid]) {
-		RG_BUG_ON(1);
-		w->stats.unexpected++;
+	if (RG_BUG(w, bid >= b->count || b->queued[bid]))
 		return NULL;
-	}
 	data = b->base + (size_t)bid * b->size;
 	if (b->incremental) {
 		data += b->offset[bid];

@@ -292,7 +292,8 @@ void rg_internal_on_connect(rg_worker *w, struct io_uring_cqe *cqe)
 		rg_internal_on_connect_step(w, cqe);	/* posted only on failure; the SEND ends the chain */
 		return;
 	}
-	RG_BUG_ON(c->state == RG_CONN_FREE || c->gen != rg_udata_gen(cqe->user_data));
+	if (RG_BUG(w, c->state == RG_CONN_FREE || c->gen != rg_udata_gen(cqe->user_data)))
+		return;
 	c->inflight--;
 	if (cqe->res < 0 || c->state != RG_CONN_CONNECTING) {
 		connect_failed(w, slot, cqe->res);

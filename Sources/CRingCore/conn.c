@@ -71,11 +71,8 @@ static void mark(rg_worker *w, uint32_t slot, uint16_t flag, uint32_t *list, uin
 
 	if (c->flags & flag)
 		return;
-	if (*count == w->list_cap) {
-		RG_BUG_ON(1);
-		w->stats.unexpected++;
+	if (RG_BUG(w, *count == w->list_cap))
 		return;
-	}
 	c->flags |= flag;
 	list[(*count)++] = slot;
 }
@@ -286,7 +283,14 @@ void rg_internal_conn_opened(rg_worker *w, uint32_t slot, bool tls)
 		return;
 	}
 	c = &w->conns[slot];
-	RG_BUG_ON(c->state != RG_CONN_FREE);
+	if (RG_BUG(w, c->state != RG_CONN_FREE)) {
+		/* The table and the kernel's disagree: the new socket leaves, the slot's owner stays. */
+		struct io_uring_sqe *sqe = rg_internal_sqe(w);
+
+		io_uring_prep_close_direct(sqe, slot);
+		io_uring_sqe_set_data64(sqe, rg_udata(RG_OP_CLOSE, slot, c->gen + 1));
+		return;
+	}
 	max_open = atomic_load_explicit(&w->engine->max_open, memory_order_relaxed);
 	if (atomic_fetch_add(&w->engine->open_total, 1) >= max_open) {
 		/* The gateway is full: the new socket leaves the table again, the client sees a close. */
@@ -367,7 +371,8 @@ void rg_internal_on_recv(rg_worker *w, struct io_uring_cqe *cqe)
 	if ((cqe->flags & IORING_CQE_F_BUFFER) && (res > 0 || !w->bufs.incremental))
 		data = rg_internal_buf_take(w, cqe->flags >> IORING_CQE_BUFFER_SHIFT, res > 0 ? (uint32_t)res : 0,
 					    cqe->flags & IORING_CQE_F_BUF_MORE);
-	RG_BUG_ON(c->state == RG_CONN_FREE || c->gen != rg_udata_gen(cqe->user_data));
+	if (RG_BUG(w, c->state == RG_CONN_FREE || c->gen != rg_udata_gen(cqe->user_data)))
+		return;
 	if (!more) {
 		c->flags &= ~(RG_CF_RECV_ARMED | RG_CF_FRESH);
 		c->inflight--;
@@ -410,7 +415,8 @@ void rg_internal_on_poll(rg_worker *w, struct io_uring_cqe *cqe)
 	uint32_t slot = rg_udata_slot(cqe->user_data);
 	struct rg_conn *c = &w->conns[slot];
 
-	RG_BUG_ON(c->state == RG_CONN_FREE || c->gen != rg_udata_gen(cqe->user_data));
+	if (RG_BUG(w, c->state == RG_CONN_FREE || c->gen != rg_udata_gen(cqe->user_data)))
+		return;
 	if (!(cqe->flags & IORING_CQE_F_MORE)) {
 		c->flags &= ~RG_CF_POLL_ARMED;
 		c->inflight--;
@@ -476,7 +482,8 @@ void rg_internal_on_send(rg_worker *w, struct io_uring_cqe *cqe)
 	struct rg_conn *c = &w->conns[slot];
 	struct rg_chunk *ch;
 
-	RG_BUG_ON(c->state == RG_CONN_FREE || c->gen != rg_udata_gen(cqe->user_data));
+	if (RG_BUG(w, c->state == RG_CONN_FREE || c->gen != rg_udata_gen(cqe->user_data)))
+		return;
 	c->flags &= ~RG_CF_SENDING;
 	c->inflight--;
 	if (cqe->res > 0 && c->head != RG_NONE) {
@@ -510,7 +517,8 @@ void rg_internal_on_shutdown(rg_worker *w, struct io_uring_cqe *cqe)
 	uint32_t slot = rg_udata_slot(cqe->user_data);
 	struct rg_conn *c = &w->conns[slot];
 
-	RG_BUG_ON(c->state == RG_CONN_FREE || c->gen != rg_udata_gen(cqe->user_data));
+	if (RG_BUG(w, c->state == RG_CONN_FREE || c->gen != rg_udata_gen(cqe->user_data)))
+		return;
 	c->inflight--;
 	if (cqe->res < 0 || (c->flags & RG_CF_EOF) || c->how == RG_CLOSE_FLUSH)
 		rg_internal_abort(w, slot, cqe->res < 0 && cqe->res != -ENOTCONN ? cqe->res : 0);

@@ -87,7 +87,7 @@ static void find_record(rg_worker *w, struct place *p)
  * Cuts `len` bytes, one whole record that has not started, out of the queue
  * at `p`; leaves `p` at the byte that followed it.
  */
-static void cut(rg_worker *w, struct rg_conn *c, struct place *p, uint64_t len)
+static bool cut(rg_worker *w, struct rg_conn *c, struct place *p, uint64_t len)
 {
 	while (len && p->chunk != RG_NONE) {
 		struct rg_chunk *ch = rg_chunk_at(w, p->chunk);
@@ -103,13 +103,16 @@ static void cut(rg_worker *w, struct rg_conn *c, struct place *p, uint64_t len)
 				ch->first_record = ch->start;	/* the cut ends where a record begins */
 				p->offset = ch->start;
 			} else {
-				uint8_t *data = rg_chunk_data(ch);	/* its middle: never in a reference chunk */
+				uint8_t *data;
 
-				RG_BUG_ON(rg_chunk_is_ref(p->chunk));
+				/* Its middle: never in a reference chunk, whose bytes other connections share. */
+				if (RG_BUG(w, rg_chunk_is_ref(p->chunk)))
+					return false;
+				data = rg_chunk_data(ch);
 				memmove(data + p->offset, data + p->offset + take, ch->end - p->offset - take);
 				ch->end -= take;
 			}
-			return;
+			return true;
 		}
 		ch->end = p->offset;	/* its back, up to the end */
 		if (ch->first_record != RG_NONE && ch->first_record >= ch->end)
@@ -124,7 +127,7 @@ static void cut(rg_worker *w, struct rg_conn *c, struct place *p, uint64_t len)
 			next_chunk(w, p);
 		}
 	}
-	RG_BUG_ON(len);	/* `measure` named more bytes than the queue holds */
+	return !RG_BUG(w, len != 0);	/* `measure` named more bytes than the queue holds */
 }
 
 int64_t rg_conn_drop_oldest(rg_worker *w, uint32_t slot, uint32_t gen, uint32_t want,
@@ -166,7 +169,10 @@ int64_t rg_conn_drop_oldest(rg_worker *w, uint32_t slot, uint32_t gen, uint32_t 
 			advance(w, &p, (uint64_t)(size < 0 ? -size : size));
 			continue;
 		}
-		cut(w, c, &p, (uint64_t)size);
+		if (!cut(w, c, &p, (uint64_t)size)) {
+			rg_internal_abort(w, slot, -EPROTO);
+			return -EPROTO;
+		}
 		freed += (uint64_t)size;
 		(*records)++;
 	}

@@ -14,12 +14,22 @@
 #include "uring_compat.h"
 #include "udata.h"
 
-#ifdef NDEBUG
-#define RG_BUG_ON(cond) ((void)0)
-#else
-#include <assert.h>
-#define RG_BUG_ON(cond) assert(!(cond))
-#endif
+/*
+ * RG_BUG(w, cond): true when an invariant of the core does not hold. A slip
+ * is a bug, but one connection's bad state must not take every other
+ * connection down with it, so the site recovers (drops the completion, or
+ * closes that one connection) after this counts it in `unexpected` and logs
+ * the first of each kind. With RG_ABORT_ON_BUG defined (debug builds of the
+ * core's own tests may) it stops the process instead, where the slip happened.
+ */
+#define RG_BUG(w, cond) __extension__ ({					\
+	bool rg_bug_ = __builtin_expect(!!(cond), 0);				\
+	if (rg_bug_) {								\
+		static atomic_bool rg_bug_logged_;				\
+		rg_internal_bug((w), &rg_bug_logged_, __FILE__, __LINE__, #cond); \
+	}									\
+	rg_bug_;								\
+})
 
 #define RG_NONE 0xffffffffu
 #define RG_BGID 1
@@ -349,5 +359,7 @@ void rg_internal_on_mail(rg_worker *w, struct io_uring_cqe *cqe);
 
 /* log.c: one line at `level` to the embedder's sink (rg_log_set_sink), or stderr. */
 void rg_internal_log(enum rg_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Counts a broken invariant, logs its first occurrence per site (RG_BUG). */
+void rg_internal_bug(rg_worker *w, atomic_bool *logged, const char *file, int line, const char *what);
 
 #endif

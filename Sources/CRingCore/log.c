@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -55,4 +56,17 @@ void rg_internal_log(enum rg_log_level level, const char *fmt, ...)
 
 	if (n > 0)
 		(void)!write(STDERR_FILENO, out, (size_t)n < sizeof(out) ? (size_t)n : sizeof(out) - 1);
+}
+
+void rg_internal_bug(rg_worker *w, atomic_bool *logged, const char *file, int line, const char *what)
+{
+	if (w)
+		w->stats.unexpected++;
+	if (!atomic_exchange_explicit(logged, true, memory_order_relaxed))
+		rg_internal_log(RG_LOG_ERROR, "worker %u: bad state in the core at %s:%d (%s): a bug; recovered by closing "
+				"that connection or dropping the completion; further ones here are only counted "
+				"(ringgate_unexpected_completions_total)", w ? w->index : 0, file, line, what);
+#ifdef RG_ABORT_ON_BUG
+	abort();
+#endif
 }

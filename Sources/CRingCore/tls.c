@@ -202,8 +202,7 @@ int rg_internal_tls_recv(rg_worker *w, uint32_t slot, const uint8_t *data, uint3
 			total += (uint32_t)n;
 			if (total < room)
 				continue;
-			RG_BUG_ON(1);	/* the arena bound in rg_internal_tls_room was wrong */
-			w->stats.unexpected++;
+			(void)RG_BUG(w, "the arena bound in rg_internal_tls_room was wrong");
 			fatal(w, tc, "read (plaintext arena full)");
 			ret = -EPROTO;
 			break;

@@ -286,8 +286,7 @@ static void dispatch(rg_worker *w, struct io_uring_cqe *cqe)
 		rg_internal_on_peer(w, cqe);
 		break;
 	default:
-		w->stats.unexpected++;
-		RG_BUG_ON(1);
+		(void)RG_BUG(w, "a completion of no known kind");
 	}
 }
 

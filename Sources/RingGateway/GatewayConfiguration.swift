@@ -68,6 +68,12 @@ public struct GatewayConfiguration: Sendable {
             found.append("wheel slots must be a power of two (got \(wheelSlots))")
         }
         if frames.maxMessageBytes < 1 { found.append("max-message-size must be at least 1 byte") }
+        if backend.isEnabled && frames.maxMessageBytes > backend.maxFrameBytes - LinkProtocolLimits.messageOverhead {
+            // A client message the link cannot carry would end the worker's link, and under
+            // `move` the next worker's in turn: refuse the pair of settings instead.
+            found.append("max-message-size \(frames.maxMessageBytes) is above what one worker-link frame carries "
+                         + "(\(backend.maxFrameBytes - LinkProtocolLimits.messageOverhead) bytes); lower it")
+        }
         if !backend.clientTopicPrefixes.isEmpty && !backend.isEnabled {
             found.append("client-topics needs backend-socket: topics are published by application workers")
         }

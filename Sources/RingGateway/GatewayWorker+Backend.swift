@@ -97,16 +97,7 @@ extension GatewayWorker {
             writer.u64(conn)
             writer.u8(flags)
             if let request {
-                writer.str16(remote)
-                writer.str16(request.path)
-                writer.str16(request.query ?? "")
-                writer.str16(request.headers.first { $0.name == "sec-websocket-protocol" }?.value ?? "")
-                let forwarded = request.headers.filter { $0.name != "sec-websocket-protocol" }
-                writer.u16(UInt16(min(forwarded.count, Int(UInt16.max))))
-                for header in forwarded.prefix(Int(UInt16.max)) {
-                    writer.str16(header.name)
-                    writer.str16(header.value)
-                }
+                writer.openFields(request, remote: remote)
             } else if let stored {
                 writer.raw(stored)
             } else {
@@ -124,16 +115,7 @@ extension GatewayWorker {
     func rememberOpenFields(_ slot: UInt32, _ request: UpgradeRequest, remote: String) {
         guard backend?.configuration.onWorkerLoss == .move else { return }
         var writer = LinkWriter()
-        writer.str16(remote)
-        writer.str16(request.path)
-        writer.str16(request.query ?? "")
-        writer.str16(request.headers.first { $0.name == "sec-websocket-protocol" }?.value ?? "")
-        let forwarded = request.headers.filter { $0.name != "sec-websocket-protocol" }
-        writer.u16(UInt16(forwarded.count))
-        for header in forwarded {
-            writer.str16(header.name)
-            writer.str16(header.value)
-        }
+        writer.openFields(request, remote: remote)
         openRecords[slot] = writer.take()
     }
 
@@ -255,6 +237,25 @@ extension GatewayWorker {
         if hubNeedsWake {
             hubNeedsWake = false
             backend?.hub.wake()
+        }
+    }
+}
+
+extension LinkWriter {
+    /// OPEN's fields after its flags: address, path, query, subprotocol, then the other headers.
+    /// The header count is a u16 on the link, so headers past 65,535 (possible with a raised
+    /// --max-header-size) are left out rather than trapping on the count.
+    mutating func openFields(_ request: UpgradeRequest, remote: String) {
+        str16(remote)
+        str16(request.path)
+        str16(request.query ?? "")
+        str16(request.headers.first { $0.name == "sec-websocket-protocol" }?.value ?? "")
+        let forwarded = request.headers.lazy.filter { $0.name != "sec-websocket-protocol" }
+        let count = min(forwarded.count, Int(UInt16.max))
+        u16(UInt16(count))
+        for header in forwarded.prefix(count) {
+            str16(header.name)
+            str16(header.value)
         }
     }
 }

@@ -123,13 +123,17 @@ public final class ControlServer: @unchecked Sendable {
                                + "start with --takeover \(path) to replace it")
         }
         unlink(path)
+        // Whoever connects gets the listeners, so the file is the owner's alone before anyone
+        // can connect: bind creates it with the socket's mode (minus the umask), and the chmod
+        // comes before listen, never after.
         let fd = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0, SocketIO.withUnixAddress(path, { bind(fd, $0, $1) }) == 0, listen(fd, 4) == 0 else {
+        guard fd >= 0, fchmod(fd, 0o600) == 0, SocketIO.withUnixAddress(path, { bind(fd, $0, $1) }) == 0,
+              chmod(path, 0o600) == 0, listen(fd, 4) == 0
+        else {
             let reason = SocketIO.lastError
             if fd >= 0 { close(fd) }
             throw GatewayError(description: "cannot create control-socket \(path): \(reason)")
         }
-        chmod(path, 0o600)  // whoever connects gets the listeners: owner only
         listener = fd
         var pipeFDs: [Int32] = [-1, -1]
         _ = pipe(&pipeFDs)

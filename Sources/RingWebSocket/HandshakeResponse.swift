@@ -2,7 +2,7 @@
 // for a refused one, and a small plain response for requests such as /healthz. They are
 // built once per connection, so plain byte arrays are fine here.
 
-import CRingCore
+import CDigest
 
 /// Builders for the bytes of handshake responses.
 public enum HandshakeResponse {

@@ -198,3 +198,24 @@ def test_events_queued_for_a_failed_worker_are_counted(gateway):
     assert logged >= 1 and delivered + logged == read, (delivered, logged, read)
     stats = server.stop(until=lambda s: s["open"] == 0)
     assert stats["backend_events_lost"] >= logged
+
+
+def test_an_upgrade_with_more_headers_than_open_can_count_is_forwarded_cut(gateway, workers):
+    """OPEN counts headers in a u16: past 65,535 (possible with a raised --max-header-size) the
+    rest are left out. Under `move` the gateway also keeps the fields for the next worker, where
+    the count once trapped and took the whole gateway down."""
+    from wsraw import RawClient, accept_for, new_key, upgrade_request
+    server, path = start_backend_gateway(gateway, "--on-worker-loss", "move", "--max-header-size", "1048576")
+    workers("python", "echo", path, "--tag", "A")
+    wait_for_links(server, 1)
+    key = new_key()
+    # Cookie is forwarded by default, and every occurrence of it is kept.
+    request = upgrade_request(server.port, key=key)[:-2] + b"Cookie: a\r\n" * 70_000 + b"\r\n"
+    with RawClient(server.port, timeout_s=20) as client:
+        client.send(request)
+        status, headers, _ = client.read_response()
+        assert status == 101 and headers["sec-websocket-accept"] == accept_for(key), (status, headers)
+        client.send_frame(0x1, "after many headers")
+        fin, opcode, payload = client.read_frame()
+        assert (fin, opcode, payload) == (True, 0x1, b"A: after many headers")
+    assert server.process.poll() is None, "the gateway died"

@@ -92,6 +92,9 @@ def test_the_readme_shows_the_example_file_whole():
     (["--no-such-key", "1"], {}, "unknown option '--no-such-key'"),
     (["--workers"], {}, "--workers needs a value"),
     (["--config", "/nonexistent/ringgate.toml"], {}, "cannot read the configuration file /nonexistent/ringgate.toml"),
+    # A client message the worker link cannot carry would end the link: refused at start.
+    (["--backend-socket", "/tmp/ringgate-config-test.sock", "--max-message-size", "33554432"], {},
+     "max-message-size 33554432 is above what one worker-link frame carries (16777270 bytes)"),
 ])
 def test_bad_values_name_the_key_and_what_is_allowed(args, env, expected):
     result = run_to_exit(args, env)

@@ -468,10 +468,4 @@ typedef void (*rg_log_fn)(enum rg_log_level level, const char *line);
  */
 void rg_log_set_sink(rg_log_fn fn);
 
-/*
- * SHA-1 of `len` bytes at `data` into `out`, via OpenSSL's libcrypto.
- * Returns 0, or -EINVAL when libcrypto fails.
- */
-int rg_sha1(const void *data, size_t len, uint8_t out[20]);
-
 #endif

@@ -87,4 +87,6 @@ public struct BackendConfiguration: Sendable {
 /// Mirrors the protocol module's constants for configuration defaults.
 enum LinkProtocolLimits {
     static let maxFrame = 16 << 20 + 64
+    /// A MESSAGE frame's bytes besides the payload: type, connection id, payload kind.
+    static let messageOverhead = 1 + 8 + 1
 }
