@@ -32,4 +32,6 @@ struct ConnectionLimits: Sendable, Equatable {
     }
 
     var limitsRate: Bool { rateLimitMessages > 0 || rateLimitBytes > 0 }
+
+    var heartbeats: HeartbeatPolicy { HeartbeatPolicy(self) }
 }

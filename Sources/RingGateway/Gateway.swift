@@ -80,7 +80,10 @@ public final class Gateway: @unchecked Sendable {
                     inboxes.append(inbox)
                     return BackendContext(hub: hub, inbox: inbox, workerIndex: worker.index)
                 }
-                let handler = GatewayWorker(configuration: configuration, worker: worker, tableSize: tableSize, backend: context)
+                let handler = GatewayWorker(
+                    configuration: configuration, worker: worker, tableSize: tableSize, backend: context,
+                    clock: .monotonic(tickMs: configuration.tickMs)
+                )
                 made.append(handler)
                 return handler
             }

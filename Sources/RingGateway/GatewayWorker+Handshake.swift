@@ -40,18 +40,14 @@ extension GatewayWorker {
         // Most connections are quiet once upgraded, so they start parked: the core read the
         // request with a one-shot recv, so nothing has to be cancelled, and the first message
         // that comes soon after (see `received`) turns the connection back to a multishot recv.
-        if limits.parkTicks > 0 {
+        let heartbeats = limits.heartbeats
+        if heartbeats.parksOnUpgrade {
             states.pointer(slot).pointee.flags.insert(.parked)
             worker.park(id(slot))
             counters.parked += 1
         }
-        // The first check comes when the first of ping and idle could be due, spread over half
-        // of that: a million clients that connect in the same second must not all be visited in
-        // the same tick.
-        var firstCheck = limits.pingTicks
-        if limits.idleTicks > 0 { firstCheck = min(firstCheck, limits.idleTicks) }
-        let jitter = TimingWheel.jitter(for: slot &+ states[slot].generation, window: firstCheck)
-        wheel.schedule(slot, at: cappedByDrain(slot, now &+ firstCheck &- jitter / 2))
+        let firstCheck = heartbeats.firstCheck(now: now, seed: slot &+ states[slot].generation)
+        wheel.schedule(slot, at: cappedByDrain(slot, firstCheck))
     }
 
     /// Frames a client sends before its worker decided are kept (bounded) and replayed on ACCEPT.

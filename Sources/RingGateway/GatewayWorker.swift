@@ -4,9 +4,6 @@ import RingGateProtocol
 import RingTimers
 import RingWebSocket
 import Synchronization
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// One worker's WebSocket layer: handshakes, frames, heartbeats and the demo
 /// application, for the connections of one engine worker.
@@ -55,8 +52,9 @@ final class GatewayWorker: WorkerHandler {
     var backendCounters = BackendCounters()
     let publishedBackend = Mutex(BackendCounters())
     static let continueTag: UInt64 = 0x66616E6F  // "fano": more fan-out to deliver
-    /// The current tick, read from the clock once per batch.
+    /// The current tick, read from `clock` once per batch.
     var now: UInt32
+    let clock: TickClock
     /// Set while the gateway drains; see GatewayWorker+Drain.swift.
     var drain = DrainState()
 
@@ -68,7 +66,7 @@ final class GatewayWorker: WorkerHandler {
     let pauseAboveBytes: Int
     let resumeBelowBytes: Int
 
-    init(configuration: GatewayConfiguration, worker: Worker, tableSize: Int, backend: BackendContext?) {
+    init(configuration: GatewayConfiguration, worker: Worker, tableSize: Int, backend: BackendContext?, clock: TickClock) {
         self.configuration = configuration
         self.worker = worker
         self.backend = backend
@@ -78,7 +76,8 @@ final class GatewayWorker: WorkerHandler {
         receivers = SlotArray(count: tableSize)
         limits = ConnectionLimits(configuration)
         rates = limits.limitsRate ? SlotArray(count: tableSize) : nil
-        now = Self.clockTick(tickMs: configuration.tickMs)
+        self.clock = clock
+        now = clock.now()
         wheel = TimingWheel(capacity: tableSize, slotCount: configuration.wheelSlots, startTick: now)
         application = EchoApplication()
         sendQueueLimit = Int(configuration.engine.sendQueueLimitBytes)
@@ -98,16 +97,8 @@ final class GatewayWorker: WorkerHandler {
         for var partial in controlPartials.values { partial.release() }
     }
 
-    /// Monotonic milliseconds divided into ticks; wraps after 2^32 ticks.
-    static func clockTick(tickMs: UInt32) -> UInt32 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        let ms = UInt64(ts.tv_sec) &* 1000 &+ UInt64(ts.tv_nsec) / 1_000_000
-        return UInt32(truncatingIfNeeded: ms / UInt64(tickMs))
-    }
-
     func handle(_ events: UnsafeMutableBufferPointer<rg_event>, on _: Worker) {
-        now = Self.clockTick(tickMs: configuration.tickMs)
+        now = clock.now()
         for index in events.indices {
             let event = events[index]
             switch UInt32(event.kind) {
@@ -154,7 +145,7 @@ final class GatewayWorker: WorkerHandler {
         let state = states.pointer(slot)
         guard state.pointee.generation == event.gen, state.pointee.phase != .free else { return }
         // A parked connection that was heard from within the park window is busy again.
-        if state.pointee.flags.contains(.parked), now &- state.pointee.lastSeenTick < limits.parkTicks {
+        if limits.heartbeats.unparks(parked: state.pointee.flags.contains(.parked), lastSeen: state.pointee.lastSeenTick, now: now) {
             state.pointee.flags.remove(.parked)
             worker.unpark(id(slot))
         }
