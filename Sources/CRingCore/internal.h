@@ -280,22 +280,34 @@ void rg_internal_on_accept(rg_worker *w, struct io_uring_cqe *cqe);
 void rg_internal_accept_stop(rg_worker *w);
 void rg_internal_accept_rearm(rg_worker *w);
 
-/* conn.c */
+/* conn.c: the slot table, a connection's life and close, the flush after a batch */
 int rg_internal_conns_init(rg_worker *w);
 void rg_internal_conns_free(rg_worker *w);
 /* The connection in `slot` if it is in use by generation `gen`, else NULL (a stale id). */
 struct rg_conn *rg_internal_live(rg_worker *w, uint32_t slot, uint32_t gen);
 void rg_internal_conn_start(rg_worker *w, uint32_t slot, enum rg_conn_state state);
 void rg_internal_conn_opened(rg_worker *w, uint32_t slot, bool tls);
-void rg_internal_arm_wait(rg_worker *w, uint32_t slot);
 void rg_internal_abort(rg_worker *w, uint32_t slot, int cause);
 void rg_internal_maybe_finish(rg_worker *w, uint32_t slot);
+/* Puts the slot on the worker's flush (dirty) or re-arm list, once, for rg_internal_flush. */
+void rg_internal_mark_dirty(rg_worker *w, uint32_t slot);
+void rg_internal_mark_rearm(rg_worker *w, uint32_t slot);
+void rg_internal_cancel_op(rg_worker *w, uint32_t slot, enum rg_op op);
+void rg_internal_drain(rg_worker *w, uint32_t slot);
+void rg_internal_flush(rg_worker *w);
+
+/* conn_recv.c: waiting for data, park and pause, recv and poll completions */
+void rg_internal_arm_wait(rg_worker *w, uint32_t slot);
 void rg_internal_on_recv(rg_worker *w, struct io_uring_cqe *cqe);
 void rg_internal_on_poll(rg_worker *w, struct io_uring_cqe *cqe);
+
+/* conn_send.c: send queues, sends and shutdown */
+void rg_internal_submit_send(rg_worker *w, uint32_t slot);
+void rg_internal_submit_shutdown(rg_worker *w, uint32_t slot);
 void rg_internal_on_send(rg_worker *w, struct io_uring_cqe *cqe);
 void rg_internal_on_shutdown(rg_worker *w, struct io_uring_cqe *cqe);
-void rg_internal_flush(rg_worker *w);
 int rg_internal_queue_raw(rg_worker *w, uint32_t slot, const void *data, uint32_t len);
+void rg_internal_queue_chunk(rg_worker *w, uint32_t slot, uint32_t chunk, uint32_t len);
 void rg_internal_unlink_chunk(rg_worker *w, struct rg_conn *c, uint32_t prev, uint32_t chunk);
 
 /* chunks.c */
@@ -328,7 +340,6 @@ static inline uint32_t rg_chunk_capacity(uint32_t index)
 /* The bytes a chunk sends: its own, or the shared frame it points at. */
 uint8_t *rg_internal_chunk_bytes(rg_worker *w, uint32_t index);
 void rg_internal_ref_chunk_drop(rg_worker *w, uint32_t index);
-void rg_internal_queue_chunk(rg_worker *w, uint32_t slot, uint32_t chunk, uint32_t len);
 
 /* client.c */
 void rg_internal_on_connect(rg_worker *w, struct io_uring_cqe *cqe);
