@@ -153,19 +153,14 @@ struct FrameSink: FrameHandler {
     }
 
     mutating func appendPartial(_ bytes: UnsafeRawBufferPointer, control: Bool) -> Bool {
-        if control { return owner.controlPartials[slot, default: Reassembly()].append(bytes) }
-        return owner.partials[slot, default: Reassembly()].append(bytes)
+        owner.partials.append(slot, bytes, control: control)
     }
 
     mutating func partial(control: Bool) -> UnsafeRawBufferPointer {
-        (control ? owner.controlPartials[slot] : owner.partials[slot])?.bytes ?? UnsafeRawBufferPointer(start: nil, count: 0)
+        owner.partials.bytes(slot, control: control)
     }
 
     mutating func resetPartial(control: Bool) {
-        if control {
-            if !owner.controlPartials.isEmpty { owner.controlPartials.removeValue(forKey: slot)?.releaseAndDiscard() }
-        } else if !owner.partials.isEmpty {
-            owner.partials.removeValue(forKey: slot)?.releaseAndDiscard()
-        }
+        owner.partials.reset(slot, control: control)
     }
 }

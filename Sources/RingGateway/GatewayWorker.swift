@@ -22,8 +22,7 @@ final class GatewayWorker: WorkerHandler {
     /// Request heads that arrived in pieces, by slot; empty in the common case.
     var handshakes: [UInt32: HandshakeParser] = [:]
     /// Messages (and control frames) spanning buffers, by slot.
-    var partials: [UInt32: Reassembly] = [:]
-    var controlPartials: [UInt32: Reassembly] = [:]
+    var partials: ReassemblyPool
     /// Slots paused for backpressure, checked on each tick.
     var paused: [UInt32] = []
     var counters = GatewayCounters()
@@ -74,6 +73,7 @@ final class GatewayWorker: WorkerHandler {
         subscriptions = SubscriberSets(tableSize: tableSize)
         states = SlotArray(count: tableSize)
         receivers = SlotArray(count: tableSize)
+        partials = ReassemblyPool(tableSize: tableSize)
         limits = ConnectionLimits(configuration)
         rates = limits.limitsRate ? SlotArray(count: tableSize) : nil
         self.clock = clock
@@ -93,8 +93,7 @@ final class GatewayWorker: WorkerHandler {
         receivers.unmap()
         rates?.unmap()
         subscriptions.release()
-        for var partial in partials.values { partial.release() }
-        for var partial in controlPartials.values { partial.release() }
+        partials.release()
     }
 
     func handle(_ events: UnsafeMutableBufferPointer<rg_event>, on _: Worker) {
@@ -172,8 +171,7 @@ final class GatewayWorker: WorkerHandler {
         wheel.cancel(slot)
         if backend != nil { detachFromBackend(slot) }
         if !handshakes.isEmpty { handshakes[slot] = nil }
-        if !partials.isEmpty { partials.removeValue(forKey: slot)?.releaseAndDiscard() }
-        if !controlPartials.isEmpty { controlPartials.removeValue(forKey: slot)?.releaseAndDiscard() }
+        partials.discard(slot)
         counters.openConnections -= 1
     }
 
@@ -194,13 +192,5 @@ final class GatewayWorker: WorkerHandler {
     @inline(__always)
     func id(_ slot: UInt32) -> ConnectionID {
         ConnectionID(slot: slot, generation: states[slot].generation)
-    }
-}
-
-extension Reassembly {
-    /// Releases the storage of a value taken out of a table.
-    consuming func releaseAndDiscard() {
-        var copy = self
-        copy.release()
     }
 }

@@ -2,13 +2,13 @@
 import Glibc
 #endif
 
-/// Storage for a message that spans receive buffers or fragments: one
-/// malloc'd region per in-progress message, released when it is delivered.
-/// Idle connections hold none.
+/// Storage for a message that spans receive buffers or fragments: one malloc'd region,
+/// emptied when the message is delivered and kept for the next one (ReassemblyPool decides
+/// how long).
 struct Reassembly {
     private(set) var base: UnsafeMutableRawPointer?
     private(set) var count = 0
-    private var capacity = 0
+    private(set) var capacity = 0
 
     /// Appends `bytes`; false when memory cannot be had.
     mutating func append(_ bytes: UnsafeRawBufferPointer) -> Bool {
@@ -25,6 +25,9 @@ struct Reassembly {
     }
 
     var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
+
+    /// Forgets the bytes, keeps the storage.
+    mutating func empty() { count = 0 }
 
     mutating func release() {
         free(base)

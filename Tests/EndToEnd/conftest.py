@@ -50,9 +50,9 @@ def parse_stats(line):
 class Gateway:
     """One running ringgate process; `port` is the port it picked."""
 
-    def __init__(self, args):
-        if not BINARY.is_file():
-            pytest.fail(f"{BINARY} is missing; build it with `swift build --product ringgate`")
+    def __init__(self, args, env=None, binary=BINARY):
+        if not binary.is_file():
+            pytest.fail(f"{binary} is missing; build it with `swift build --product ringgate`")
         defaults = [] if "--stats-interval" in args else ["--stats-interval", STATS_INTERVAL_S]
         # A short drain keeps teardown fast; drain tests pass their own window.
         defaults += [] if "--drain-window" in args else ["--drain-window", DRAIN_WINDOW_S]
@@ -61,8 +61,9 @@ class Gateway:
         self.exit_stats = None
         self._changed = threading.Condition()
         self.process = subprocess.Popen(
-            [str(BINARY), *self.args],
+            [str(binary), *self.args],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            env=None if env is None else {**os.environ, **env},
         )
         self._reader = threading.Thread(target=self._drain, daemon=True)
         self._reader.start()
@@ -160,8 +161,8 @@ def gateway():
     """Factory: `gateway("--workers", "1")` starts a gateway; all are stopped at teardown."""
     started = []
 
-    def start(*args):
-        instance = Gateway([str(a) for a in args])
+    def start(*args, env=None, binary=BINARY):
+        instance = Gateway([str(a) for a in args], env=env, binary=binary)
         started.append(instance)
         return instance
 
