@@ -267,8 +267,8 @@ static void connected(rg_worker *w, uint32_t slot)
 	struct rg_conn *c = &w->conns[slot];
 
 	c->state = RG_CONN_OPEN;
-	w->stats.accepted++;
-	w->stats.open_now = w->open_count;
+	rg_stat_add(&w->stats.accepted, 1);
+	rg_stat_set(&w->stats.open_now, w->open_count);
 	rg_internal_arm_wait(w, slot);
 	rg_internal_emit(w, RG_EV_OPEN, slot, c->gen, 0, NULL, 0);
 }
@@ -277,7 +277,7 @@ static void connected(rg_worker *w, uint32_t slot)
 static void connect_failed(rg_worker *w, uint32_t slot, int res)
 {
 	if (res < 0)
-		w->stats.accept_errors++;
+		rg_stat_add(&w->stats.accept_errors, 1);
 	w->conns[slot].state = RG_CONN_OPEN;	/* so the abort below runs the normal close path */
 	rg_internal_abort(w, slot, res < 0 ? res : 0);
 }
@@ -317,7 +317,7 @@ void rg_internal_on_connect_step(rg_worker *w, struct io_uring_cqe *cqe)
 	struct rg_conn *c = &w->conns[slot];
 
 	if (c->state == RG_CONN_FREE || c->gen != rg_udata_gen(cqe->user_data) || !c->inflight) {
-		w->stats.unexpected++;
+		rg_stat_add(&w->stats.unexpected, 1);
 		return;
 	}
 	if (rg_udata_op(cqe->user_data) == RG_OP_CONNECT_SOCKET)
@@ -332,7 +332,7 @@ void rg_internal_on_connect_send(rg_worker *w, struct io_uring_cqe *cqe)
 	struct rg_conn *c = &w->conns[slot];
 
 	if (c->state == RG_CONN_FREE || c->gen != rg_udata_gen(cqe->user_data)) {
-		w->stats.unexpected++;
+		rg_stat_add(&w->stats.unexpected, 1);
 		return;
 	}
 	c->inflight--;

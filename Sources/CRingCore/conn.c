@@ -88,7 +88,7 @@ void rg_internal_cancel_op(rg_worker *w, uint32_t slot, enum rg_op op)
 	struct io_uring_sqe *sqe = rg_internal_sqe(w);
 
 	io_uring_prep_cancel64(sqe, rg_udata(op, slot, w->conns[slot].gen), 0);
-	w->stats.cancels++;
+	rg_stat_add(&w->stats.cancels, 1);
 	io_uring_sqe_set_data64(sqe, rg_udata(RG_OP_CANCEL, slot, w->conns[slot].gen));
 }
 
@@ -148,8 +148,8 @@ void rg_internal_maybe_finish(rg_worker *w, uint32_t slot)
 	c->flags &= RG_CF_DIRTY | RG_CF_REARM;	/* the slot may still sit on those lists */
 	atomic_fetch_sub(&w->engine->open_total, 1);
 	w->open_count--;
-	w->stats.closed++;
-	w->stats.open_now = w->open_count;
+	rg_stat_add(&w->stats.closed, 1);
+	rg_stat_set(&w->stats.open_now, w->open_count);
 	rg_internal_emit(w, RG_EV_CLOSED, slot, c->gen, c->cause, NULL, 0);
 }
 
@@ -207,7 +207,7 @@ void rg_internal_conn_opened(rg_worker *w, uint32_t slot, bool tls)
 	uint32_t max_open;
 
 	if (slot >= w->table_size) {
-		w->stats.unexpected++;
+		rg_stat_add(&w->stats.unexpected, 1);
 		return;
 	}
 	c = &w->conns[slot];
@@ -227,15 +227,15 @@ void rg_internal_conn_opened(rg_worker *w, uint32_t slot, bool tls)
 		atomic_fetch_sub(&w->engine->open_total, 1);
 		io_uring_prep_close_direct(sqe, slot);
 		io_uring_sqe_set_data64(sqe, rg_udata(RG_OP_CLOSE, slot, c->gen));
-		if (w->stats.refused_over_limit++ % 10000 == 0)
+		if (rg_stat_add(&w->stats.refused_over_limit, 1) % 10000 == 0)
 			rg_internal_log(RG_LOG_WARNING, "worker %u: %u connections open, the configured maximum; closing new ones "
 					"(%llu so far)", w->index, max_open,
 					(unsigned long long)w->stats.refused_over_limit);
 		return;
 	}
 	rg_internal_conn_start(w, slot, RG_CONN_OPEN);
-	w->stats.accepted++;
-	w->stats.open_now = w->open_count;
+	rg_stat_add(&w->stats.accepted, 1);
+	rg_stat_set(&w->stats.open_now, w->open_count);
 	rg_internal_arm_wait(w, slot);
 	rg_internal_emit(w, RG_EV_OPEN, slot, c->gen, 0, NULL, 0);
 	if (tls && rg_internal_tls_accept(w, slot)) {

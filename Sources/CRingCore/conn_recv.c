@@ -144,8 +144,8 @@ void rg_internal_on_recv(rg_worker *w, struct io_uring_cqe *cqe)
 		c->inflight--;
 	}
 	if (res > 0) {
-		w->stats.recv_bytes += (uint64_t)res;
-		w->stats.recv_completions++;
+		rg_stat_add(&w->stats.recv_bytes, (uint64_t)res);
+		rg_stat_add(&w->stats.recv_completions, 1);
 		if (data && (c->state == RG_CONN_OPEN || c->state == RG_CONN_DRAINING)) {
 			if (c->flags & RG_CF_TLS)
 				tls_received(w, slot, data, (uint32_t)res);
@@ -159,11 +159,11 @@ void rg_internal_on_recv(rg_worker *w, struct io_uring_cqe *cqe)
 		peer_eof(w, slot);
 	} else if (res == -ENOBUFS) {
 		/* The buffer ring ran dry: data waits in the socket, in order, until buffers return. */
-		w->stats.recv_enobufs++;
+		rg_stat_add(&w->stats.recv_enobufs, 1);
 		c->flags |= RG_CF_WANT_RECV;
 	} else if (res != -ECANCELED && res != -EAGAIN) {
 		if (res == -ECONNRESET)
-			w->stats.peer_resets++;
+			rg_stat_add(&w->stats.peer_resets, 1);
 		rg_internal_abort(w, slot, res);
 	}
 	/*

@@ -60,10 +60,10 @@ void rg_internal_on_send(rg_worker *w, struct io_uring_cqe *cqe)
 	c->inflight--;
 	if (cqe->res > 0 && c->head != RG_NONE) {
 		ch = rg_chunk_at(w, c->head);
-		w->stats.send_bytes += (uint64_t)cqe->res;
-		w->stats.send_completions++;
+		rg_stat_add(&w->stats.send_bytes, (uint64_t)cqe->res);
+		rg_stat_add(&w->stats.send_completions, 1);
 		if ((uint32_t)cqe->res < ch->inflight)
-			w->stats.send_partial++;
+			rg_stat_add(&w->stats.send_partial, 1);
 		ch->start += (uint32_t)cqe->res;
 		c->queued -= (uint32_t)cqe->res;
 		if (ch->start == ch->end) {
@@ -78,7 +78,7 @@ void rg_internal_on_send(rg_worker *w, struct io_uring_cqe *cqe)
 			rg_internal_mark_dirty(w, slot);
 	} else if (cqe->res != -ECANCELED || c->state != RG_CONN_CLOSING) {
 		if (cqe->res == -ECONNRESET || cqe->res == -EPIPE)
-			w->stats.peer_resets++;
+			rg_stat_add(&w->stats.peer_resets, 1);
 		rg_internal_abort(w, slot, cqe->res < 0 ? cqe->res : -EPIPE);
 	}
 	rg_internal_maybe_finish(w, slot);
@@ -220,7 +220,7 @@ static void undo_append(rg_worker *w, struct rg_conn *c, struct queue_mark m)
 		rg_chunk_at(w, m.tail)->end = m.end;
 	}
 	c->tail = m.tail;
-	w->stats.send_rejected++;
+	rg_stat_add(&w->stats.send_rejected, 1);
 }
 
 /* A record of `len` bytes was appended after `m`: note where it starts, count it, send it. */
@@ -275,7 +275,7 @@ static int queue_message(rg_worker *w, uint32_t slot, uint32_t gen, const void *
 	if (c->state != RG_CONN_OPEN)
 		return -EPIPE;
 	if (limited && over_limit(w, c, head_len + body_len)) {
-		w->stats.send_rejected++;
+		rg_stat_add(&w->stats.send_rejected, 1);
 		return -ENOBUFS;
 	}
 	if (!(c->flags & RG_CF_TLS))
@@ -313,7 +313,7 @@ uint8_t *rg_conn_send_reserve(rg_worker *w, uint32_t slot, uint32_t gen, uint32_
 	if (c->state != RG_CONN_OPEN)
 		return errno = EPIPE, NULL;
 	if (len > RG_LARGE_CHUNK_DATA || over_limit(w, c, len)) {
-		w->stats.send_rejected++;
+		rg_stat_add(&w->stats.send_rejected, 1);
 		return errno = ENOBUFS, NULL;
 	}
 	if (c->flags & RG_CF_TLS)
@@ -322,7 +322,7 @@ uint8_t *rg_conn_send_reserve(rg_worker *w, uint32_t slot, uint32_t gen, uint32_
 		return rg_chunk_data(rg_chunk_at(w, c->tail)) + rg_chunk_at(w, c->tail)->end;
 	fresh = rg_internal_chunk_alloc(w, chunk_want(c, len));
 	if (fresh == RG_NONE) {
-		w->stats.send_rejected++;
+		rg_stat_add(&w->stats.send_rejected, 1);
 		return errno = ENOBUFS, NULL;
 	}
 	append_chunk(w, c, fresh);

@@ -231,15 +231,27 @@ uint32_t rg_engine_set_max_connections(rg_engine *e, uint32_t max)
 const char *rg_engine_notes(const rg_engine *e) { return e->notes; }
 uint32_t rg_worker_index(const rg_worker *w) { return w->index; }
 
-void rg_worker_stats(const rg_worker *w, rg_stats *out) { *out = w->stats; }
+_Static_assert(sizeof(rg_stats) % sizeof(uint64_t) == 0, "rg_stats holds 64-bit counters only");
+
+/* Each field loaded atomically: its worker may be storing it meanwhile (rg_stat_add). */
+void rg_worker_stats(const rg_worker *w, rg_stats *out)
+{
+	const uint64_t *src = (const uint64_t *)&w->stats;
+	uint64_t *dst = (uint64_t *)out;
+
+	for (size_t k = 0; k < sizeof(rg_stats) / sizeof(uint64_t); k++)
+		dst[k] = __atomic_load_n(&src[k], __ATOMIC_RELAXED);
+}
 
 void rg_engine_stats(const rg_engine *e, rg_stats *out)
 {
 	memset(out, 0, sizeof(*out));
 	for (uint32_t i = 0; i < e->worker_count; i++) {
-		const uint64_t *src = (const uint64_t *)&e->workers[i].stats;
+		rg_stats one;
+		const uint64_t *src = (const uint64_t *)&one;
 		uint64_t *dst = (uint64_t *)out;
 
+		rg_worker_stats(&e->workers[i], &one);
 		for (size_t k = 0; k < sizeof(rg_stats) / sizeof(uint64_t); k++)
 			dst[k] += src[k];
 	}

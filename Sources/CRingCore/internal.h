@@ -31,6 +31,26 @@
 	rg_bug_;								\
 })
 
+/*
+ * A worker's counters (rg_stats) are written by its thread alone and read by any
+ * (metrics, stats lines). The write is an atomic store of the incremented value:
+ * the same plain instructions as `++` on x86, and no torn or racing read for the
+ * reader, which loads each field atomically (rg_worker_stats). Returns the value
+ * before the addition, as a post-increment would.
+ */
+static inline uint64_t rg_stat_add(uint64_t *field, uint64_t n)
+{
+	uint64_t before = *field;
+
+	__atomic_store_n(field, before + n, __ATOMIC_RELAXED);
+	return before;
+}
+
+static inline void rg_stat_set(uint64_t *field, uint64_t value)
+{
+	__atomic_store_n(field, value, __ATOMIC_RELAXED);
+}
+
 #define RG_NONE 0xffffffffu
 #define RG_BGID 1
 #define RG_EVENT_BATCH 256

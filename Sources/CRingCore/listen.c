@@ -200,12 +200,12 @@ void rg_internal_on_accept(rg_worker *w, struct io_uring_cqe *cqe)
 	if (cqe->res >= 0) {
 		rg_internal_conn_opened(w, (uint32_t)cqe->res, listener == RG_LISTENER_TLS);
 	} else if (cqe->res == -ENFILE) {
-		if (w->stats.refused_table_full++ % 10000 == 0)
+		if (rg_stat_add(&w->stats.refused_table_full, 1) % 10000 == 0)
 			rg_internal_log(RG_LOG_WARNING, "worker %u: connection table full (%u slots); closing new connections "
 					"(%llu so far)", w->index, w->table_size,
 					(unsigned long long)w->stats.refused_table_full);
 	} else if (cqe->res != -ECANCELED) {
-		if (w->stats.accept_errors++ % 10000 == 0)
+		if (rg_stat_add(&w->stats.accept_errors, 1) % 10000 == 0)
 			rg_internal_log(RG_LOG_ERROR, "worker %u: accept failed: %s", w->index, strerror(-cqe->res));
 	}
 	if (cqe->flags & IORING_CQE_F_MORE)

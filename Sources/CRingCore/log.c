@@ -61,7 +61,7 @@ void rg_internal_log(enum rg_log_level level, const char *fmt, ...)
 void rg_internal_bug(rg_worker *w, atomic_bool *logged, const char *file, int line, const char *what)
 {
 	if (w)
-		w->stats.unexpected++;
+		rg_stat_add(&w->stats.unexpected, 1);
 	if (!atomic_exchange_explicit(logged, true, memory_order_relaxed))
 		rg_internal_log(RG_LOG_ERROR, "worker %u: bad state in the core at %s:%d (%s): a bug; recovered by closing "
 				"that connection or dropping the completion; further ones here are only counted "

@@ -78,7 +78,7 @@ int rg_conn_send_shared(rg_worker *w, uint32_t slot, uint32_t gen, rg_shared *s)
 	if (c->state != RG_CONN_OPEN)
 		return -EPIPE;
 	if (c->queued && (uint64_t)c->queued + s->len > w->engine->cfg.send_queue_limit) {
-		w->stats.send_rejected++;
+		rg_stat_add(&w->stats.send_rejected, 1);
 		return -ENOBUFS;
 	}
 	/* TLS encrypts per connection, so its records cannot share bytes; without a

@@ -165,7 +165,7 @@ static void fatal(rg_worker *w, struct rg_tls_conn *tc, const char *what)
 	rg_internal_tls_reason(why, sizeof(why), "connection closed without close_notify");
 	tc->failed = true;
 	if (tc->established) {
-		count = ++w->stats.tls_errors;
+		count = (rg_stat_add(&w->stats.tls_errors, 1) + 1);
 	} else {
 		count = w->stats.tls_handshake_failures + 1;	/* counted when the slot is released */
 	}
@@ -194,9 +194,9 @@ int rg_internal_tls_recv(rg_worker *w, uint32_t slot, const uint8_t *data, uint3
 		if (!tc->established && SSL_is_init_finished(tc->ssl)) {
 			tc->established = true;
 			if (SSL_session_reused(tc->ssl))
-				w->stats.tls_handshakes_resumed++;
+				rg_stat_add(&w->stats.tls_handshakes_resumed, 1);
 			else
-				w->stats.tls_handshakes_full++;
+				rg_stat_add(&w->stats.tls_handshakes_full, 1);
 		}
 		if (n > 0) {
 			total += (uint32_t)n;
@@ -261,7 +261,7 @@ void rg_internal_tls_release(rg_worker *w, uint32_t slot)
 	if (!tc)
 		return;
 	if (!tc->established) {
-		uint64_t count = ++w->stats.tls_handshake_failures;
+		uint64_t count = (rg_stat_add(&w->stats.tls_handshake_failures, 1) + 1);
 
 		if (!tc->failed && log_due(count))
 			rg_internal_log(RG_LOG_NOTICE, "worker %u: TLS handshake on slot %u ended before it completed (%llu so far)",

@@ -199,7 +199,7 @@ void rg_internal_emit(rg_worker *w, uint8_t kind, uint32_t slot, uint32_t gen, i
 
 			if (!grown) {
 				rg_internal_log(RG_LOG_ERROR, "worker %u: out of memory for events; one lost", w->index);
-				w->stats.unexpected++;
+				rg_stat_add(&w->stats.unexpected, 1);
 				return;
 			}
 			w->deferred = grown;
@@ -229,9 +229,9 @@ static void on_tick(rg_worker *w, struct io_uring_cqe *cqe)
 		return;
 	}
 	if (cqe->res != -ETIME && cqe->res != -ECANCELED)
-		w->stats.unexpected++;
+		rg_stat_add(&w->stats.unexpected, 1);
 	if (cqe->res == -ETIME) {
-		w->stats.ticks++;
+		rg_stat_add(&w->stats.ticks, 1);
 		w->trim_due = true;	/* after the batch: later CQEs in it may point into buffers */
 		w->tick_due = true;	/* handed up after the batch's other completions: see run() */
 	}
@@ -262,7 +262,7 @@ static void dispatch(rg_worker *w, struct io_uring_cqe *cqe)
 		break;
 	case RG_OP_CLOSE:
 		if (cqe->res < 0)
-			w->stats.unexpected++;
+			rg_stat_add(&w->stats.unexpected, 1);
 		/* Only now is the table entry empty: a slot we pick ourselves may be reused. */
 		rg_internal_slot_released(w, rg_udata_slot(cqe->user_data));
 		break;
@@ -299,7 +299,7 @@ static void run(rg_worker *w)
 
 		if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY && ret != -ETIME) {
 			rg_internal_log(RG_LOG_ERROR, "worker %u: io_uring_enter failed: %s", w->index, strerror(-ret));
-			w->stats.unexpected++;
+			rg_stat_add(&w->stats.unexpected, 1);
 		}
 		/*
 		 * Each completion is retired as soon as it is handled (receive data

@@ -90,11 +90,11 @@ void rg_internal_on_mail(rg_worker *w, struct io_uring_cqe *cqe)
 			rg_internal_tls_swap(w, taken[i].ptr);
 			continue;
 		}
-		w->stats.mail++;
+		rg_stat_add(&w->stats.mail, 1);
 		rg_internal_emit(w, RG_EV_MAIL, 0, 0, 0, taken[i].ptr, taken[i].tag);
 	}
 	if (cqe->res < 0 && cqe->res != -EAGAIN && cqe->res != -ECANCELED)
-		w->stats.unexpected++;
+		rg_stat_add(&w->stats.unexpected, 1);
 	if (!atomic_load(&w->engine->stop))
 		rg_internal_mail_arm(w);
 }

@@ -22,6 +22,8 @@ extension GatewayMetrics {
         "client_subscribes": "Subscriptions clients made themselves (--client-topics).",
         "client_unsubscribes": "Unsubscriptions clients made themselves (--client-topics).",
         "client_topics_refused": "Client topic requests refused: outside the prefixes, past the per-client bound, or malformed.",
+        "fanout_waits": "Times a gateway thread left its inbox queued because its fan-out backlog was full.",
+        "fanout_backlog_peak": "The most fan-outs one gateway thread had in progress at once.",
     ]
 
     /// Per-link series: name, type, help, and the value for one link.
@@ -38,7 +40,7 @@ extension GatewayMetrics {
 
     static func writeBackend(_ counters: BackendCounters, links: [BackendLinkState], into out: inout String) {
         for (field, value) in counters.fields {
-            let gauge = field == "backend_links_open"
+            let gauge = field == "backend_links_open" || field == "fanout_backlog_peak"
             let metric = "ringgate_" + field + (gauge ? "" : "_total")
             if let help = backendHelp[field] { out += "# HELP \(metric) \(help)\n" }
             out += "# TYPE \(metric) \(gauge ? "gauge" : "counter")\n\(metric) \(value)\n"

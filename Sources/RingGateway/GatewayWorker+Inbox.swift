@@ -9,19 +9,41 @@ import Synchronization
 extension GatewayWorker {
     func takeInbox() {
         guard let backend else { return }
-        backend.inbox.take(into: &inboxRecords)
-        inboxRecords.bytes.withUnsafeBytes { raw in
-            var offset = 0
-            while case .frame(let type, let body, let size) = LinkFrameScan.next(
-                in: UnsafeRawBufferPointer(rebasing: raw[offset...]), maxFrame: UInt32.max
-            ) {
-                offset += size
-                var reader = LinkReader(body)
-                // Records were built by the hub, so a short one is a bug, not input: skip it.
-                try? execute(type, &reader)
+        // Each PUBLISH starts a fan-out that takes several loop turns for a large topic. With the
+        // backlog full, the rest of the records wait, in order, until fan-outs finish
+        // (finishBatch); new ones wait in the inbox, whose bytes count against its limit, so
+        // the hub stops reading the publishing worker instead of this thread piling up
+        // fan-outs without bound.
+        var took = false
+        while true {
+            if inboxRecords.isEmpty {
+                backend.inbox.take(into: &inboxRecords)
+                took = true
             }
+            let finished = inboxRecords.bytes.withUnsafeBytes { raw in
+                while fanouts.count < Self.fanoutBacklogLimit {
+                    guard case .frame(let type, let body, let size) = LinkFrameScan.next(
+                        in: UnsafeRawBufferPointer(rebasing: raw[inboxOffset...]), maxFrame: UInt32.max
+                    ) else { return true }
+                    inboxOffset += size
+                    var reader = LinkReader(body)
+                    // Records were built by the hub, so a short one is a bug, not input: skip it.
+                    try? execute(type, &reader)
+                }
+                return false
+            }
+            guard finished else {
+                if !inboxWaiting { backendCounters.fanoutWaits += 1 }
+                inboxWaiting = true
+                return
+            }
+            inboxOffset = 0
+            inboxRecords.reset()
+            inboxWaiting = false
+            // Records left from an earlier turn are done: what the hub queued meanwhile (its
+            // mail may have been spent on this turn) is taken now.
+            if took { return }
         }
-        inboxRecords.reset()
     }
 
     private func execute(_ type: UInt8, _ reader: inout LinkReader) throws(LinkMalformed) {

@@ -49,6 +49,7 @@ extension GatewayWorker {
         let end = topic == 0 ? states.count : subscriptions.beginFanout(topic)
         guard end > 0 else { return }
         fanouts.append(FanoutJob(topic: topic, frame: frame, end: end))
+        backendCounters.fanoutBacklogPeak = max(backendCounters.fanoutBacklogPeak, UInt64(fanouts.count))
     }
 
     /// Delivers up to the configured batch of fan-out sends; true when work remains.

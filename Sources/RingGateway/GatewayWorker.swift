@@ -41,6 +41,12 @@ final class GatewayWorker: WorkerHandler {
     var peerQueriesWork = true
     var subscriptions: SubscriberSets
     var fanouts: [FanoutJob] = []
+    /// Fan-outs in progress at most; past it the inbox waits (GatewayWorker+Inbox.swift).
+    static let fanoutBacklogLimit = 256
+    /// Records were left for a full fan-out backlog: go on once there is room.
+    var inboxWaiting = false
+    /// Where the next record of `inboxRecords` starts while some wait.
+    var inboxOffset = 0
     var pausedForWorker: [UInt32] = []
     var slowClients: [UInt32] = []
     /// Log lines about slow-client drops and refused client topic commands, throttled.
@@ -126,7 +132,12 @@ final class GatewayWorker: WorkerHandler {
 
     /// Fan-outs go on in bounded steps; a step left over asks for another turn.
     private func finishBatch() {
-        if continueFanouts() { _ = worker.post(tag: Self.continueTag, nil) }
+        var more = continueFanouts()
+        if inboxWaiting, fanouts.count < Self.fanoutBacklogLimit {
+            takeInbox()
+            more = !fanouts.isEmpty
+        }
+        if more { _ = worker.post(tag: Self.continueTag, nil) }
         finishBackendBatch()
     }
 

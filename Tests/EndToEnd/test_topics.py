@@ -7,6 +7,7 @@ import os
 import socket
 import struct
 import tempfile
+import time
 
 import pytest
 from websockets.asyncio.client import connect
@@ -314,3 +315,30 @@ def test_byte_rate_limit_closes_a_client_sending_too_many_bytes_with_1008(gatewa
     stats = server.stop(until=lambda s: s["rate_limited"] >= 1)
     assert stats["rate_limited"] == 1
     assert stats["bytes_in"] >= 20_000
+
+
+def test_a_publish_burst_waits_in_the_inbox_instead_of_piling_up_fan_outs(gateway, socket_path):
+    """2,000 publications to 30 subscribers, each fan-out advancing one recipient per loop turn:
+    the thread holds at most 256 fan-outs in progress and leaves the rest queued in its inbox
+    (counted as fanout_waits), and every subscriber still gets every publication, in order."""
+    server = gateway("--workers", "1", "--backend-socket", socket_path, "--fanout-batch", "1")
+    worker = join(server, socket_path, on_open=accept_into("burst"))
+    clients = [RawClient(server.port, timeout_s=30) for _ in range(30)]
+    try:
+        for client in clients:
+            client.handshake()
+        wait_opens(worker, len(clients))
+        time.sleep(0.3)  # subscriptions are applied on the gateway's thread
+        for index in range(2000):
+            worker.publish("burst", f"m{index}")
+        for client in clients:
+            for index in range(2000):
+                assert client.read_frame() == (True, 0x1, f"m{index}".encode())
+        stats = server.wait_for_stats(lambda s: s.get("deliveries", 0) >= 60_000, timeout_s=10)
+        assert stats["deliveries"] == 60_000
+        assert 0 < stats["fanout_backlog_peak"] <= 256, stats
+        assert stats["fanout_waits"] > 0, stats
+    finally:
+        for client in clients:
+            client.close()
+        worker.close()

@@ -377,7 +377,10 @@ typedef struct rg_stats {
 	uint64_t cancels;		/* requests cancelled (each walks a kernel hash chain) */
 } rg_stats;
 
-/* Snapshot of one worker's counters (read without locking: approximate). */
+/*
+ * One worker's counters, from any thread: each field is read atomically, but
+ * fields may be a moment apart (no lock is taken).
+ */
 void rg_worker_stats(const rg_worker *w, rg_stats *out);
 /* Sum over all workers. */
 void rg_engine_stats(const rg_engine *e, rg_stats *out);

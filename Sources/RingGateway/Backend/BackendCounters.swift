@@ -27,6 +27,11 @@ public struct BackendCounters: Sendable, Equatable {
     /// Client control messages refused: a topic outside the prefixes, a full connection or
     /// gateway, or a malformed message.
     public var clientTopicsRefused: UInt64 = 0
+    /// Times a gateway thread left its inbox queued because its fan-out backlog was full
+    /// (the hub then stops reading the publishing worker once the inbox passes its limit).
+    public var fanoutWaits: UInt64 = 0
+    /// The most fan-outs one gateway thread had in progress at once (a maximum, not a sum).
+    public var fanoutBacklogPeak: UInt64 = 0
 
     public init() {}
 
@@ -49,6 +54,8 @@ public struct BackendCounters: Sendable, Equatable {
         clientSubscribes += other.clientSubscribes
         clientUnsubscribes += other.clientUnsubscribes
         clientTopicsRefused += other.clientTopicsRefused
+        fanoutWaits += other.fanoutWaits
+        fanoutBacklogPeak = max(fanoutBacklogPeak, other.fanoutBacklogPeak)
     }
 
     public var fields: [(String, UInt64)] {
@@ -62,6 +69,7 @@ public struct BackendCounters: Sendable, Equatable {
             ("history_gaps", historyGaps), ("history_not_kept", historyNotKept), ("topics_refused", topicsRefused),
             ("client_subscribes", clientSubscribes), ("client_unsubscribes", clientUnsubscribes),
             ("client_topics_refused", clientTopicsRefused),
+            ("fanout_waits", fanoutWaits), ("fanout_backlog_peak", fanoutBacklogPeak),
         ]
     }
 }
