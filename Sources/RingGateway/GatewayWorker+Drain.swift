@@ -12,12 +12,41 @@ import RingWebSocket
 // the drain costs one walk of the slot table when it starts and nothing per tick. A close frame
 // goes out behind whatever is already queued, so queued messages are still delivered.
 
-/// The drain as one worker sees it.
-struct DrainState {
+/// The drain as one worker sees it: when each of its connections closes, and with what.
+/// Pure arithmetic on ticks, so the spread is testable without sockets (DrainScheduleTests).
+struct DrainState: Equatable {
     var isActive = false
     var startTick: UInt32 = 0
     var windowTicks: UInt32 = 0
     var code = CloseCode.goingAway
+    /// Mixed into the spread so different workers close their slots in a different order.
+    var workerIndex = 0
+
+    /// The tick at which `slot` closes: spread by a hash so neighbouring slots (connections
+    /// that arrived together) close far apart.
+    func closeTick(_ slot: UInt32) -> UInt32 {
+        guard windowTicks > 0 else { return startTick }
+        var hash = (slot &+ 1) &* 0x9E37_79B1 ^ UInt32(truncatingIfNeeded: workerIndex) &* 0x85EB_CA6B
+        hash ^= hash >> 16
+        hash = hash &* 0x7FEB_352D
+        hash ^= hash >> 15
+        return startTick &+ hash % windowTicks
+    }
+
+    /// True once `slot`'s moment has come.
+    func isDue(_ slot: UInt32, now: UInt32) -> Bool {
+        isActive && Int32(bitPattern: now &- closeTick(slot)) >= 0
+    }
+
+    /// `tick`, or the slot's close moment if that comes first.
+    func capped(_ slot: UInt32, _ tick: UInt32) -> UInt32 {
+        guard isActive else { return tick }
+        let due = closeTick(slot)
+        return Int32(bitPattern: due &- tick) < 0 ? due : tick
+    }
+
+    /// The close frame's reason for the drain's code.
+    var reason: StaticString { code == .serviceRestart ? "service restart" : "going away" }
 }
 
 /// Mail the gateway posts to its workers, packed into the 64-bit tag so posting allocates nothing.
@@ -48,11 +77,14 @@ extension GatewayWorker {
     /// Starts the drain: every open connection is scheduled to close within the window.
     func startDrain(code: CloseCode, windowMs: UInt32) {
         guard !drain.isActive else { return }
-        drain = DrainState(isActive: true, startTick: now, windowTicks: windowMs == 0 ? 0 : configuration.ticks(windowMs), code: code)
+        drain = DrainState(
+            isActive: true, startTick: now, windowTicks: windowMs == 0 ? 0 : configuration.ticks(windowMs), code: code,
+            workerIndex: worker.index
+        )
         announceDrain()
         for slot in 0..<UInt32(states.count) where states[slot].phase == .open {
             if closeIfDrainDue(slot) { continue }
-            wheel.schedule(slot, at: cappedByDrain(slot, wheel.deadline(of: slot) ?? drainTick(slot)))
+            wheel.schedule(slot, at: drain.capped(slot, wheel.deadline(of: slot) ?? drain.closeTick(slot)))
         }
     }
 
@@ -74,31 +106,12 @@ extension GatewayWorker {
 
     /// Closes `slot` with the drain's code if its moment has come; returns whether it did.
     func closeIfDrainDue(_ slot: UInt32) -> Bool {
-        guard Int32(bitPattern: now &- drainTick(slot)) >= 0 else { return false }
+        guard drain.isDue(slot, now: now) else { return false }
         counters.drainCloses += 1
-        if drain.code == .serviceRestart {
-            closeWithFrame(slot, code: .serviceRestart, reason: "service restart")
-        } else {
-            closeWithFrame(slot, code: drain.code, reason: "going away")
-        }
+        closeWithFrame(slot, code: drain.code, reason: drain.reason)
         return true
     }
 
     /// `tick`, or the slot's drain moment if that comes first.
-    func cappedByDrain(_ slot: UInt32, _ tick: UInt32) -> UInt32 {
-        guard drain.isActive else { return tick }
-        let due = drainTick(slot)
-        return Int32(bitPattern: due &- tick) < 0 ? due : tick
-    }
-
-    /// The tick at which `slot` closes: spread by a hash so neighbouring slots (connections that
-    /// arrived together) close far apart, and different workers in a different order.
-    func drainTick(_ slot: UInt32) -> UInt32 {
-        guard drain.windowTicks > 0 else { return drain.startTick }
-        var hash = (slot &+ 1) &* 0x9E37_79B1 ^ UInt32(truncatingIfNeeded: worker.index) &* 0x85EB_CA6B
-        hash ^= hash >> 16
-        hash = hash &* 0x7FEB_352D
-        hash ^= hash >> 15
-        return drain.startTick &+ hash % drain.windowTicks
-    }
+    func cappedByDrain(_ slot: UInt32, _ tick: UInt32) -> UInt32 { drain.capped(slot, tick) }
 }
