@@ -19,6 +19,7 @@ extension GatewayMetrics {
         "history_gaps": "SUBSCRIBEs answered GAP: the topic's history no longer held what the client missed.",
         "history_not_kept": "Publishes delivered but not kept in history: their seq was not above the topic's last.",
         "topics_refused": "Topics refused at max-topics.",
+        "topics_reclaimed": "Topics removed once nothing kept them (no subscriber, no pending subscribe, no history).",
         "client_subscribes": "Subscriptions clients made themselves (--client-topics).",
         "client_unsubscribes": "Unsubscriptions clients made themselves (--client-topics).",
         "client_topics_refused": "Client topic requests refused: outside the prefixes, past the per-client bound, or malformed.",

@@ -188,7 +188,7 @@ extension GatewayWorker {
     func detachFromBackend(_ slot: UInt32) {
         if !pendingUpgrades.isEmpty { pendingUpgrades[slot] = nil }
         if !openRecords.isEmpty { openRecords[slot] = nil }
-        subscriptions.removeAll(slot) { _ in }
+        subscriptions.removeAll(slot) { topic in unsubscribed(from: topic) }
         let state = states.pointer(slot)
         guard state.pointee.link != 0 else { return }
         reportClosed(slot, code: CloseCode.abnormalClosure.rawValue)

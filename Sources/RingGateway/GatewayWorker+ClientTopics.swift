@@ -23,14 +23,16 @@ extension GatewayWorker {
             if existing == nil || !subscriptions.contains(slot, existing!.id) {
                 let limit = backend.configuration.clientTopicsMax
                 guard subscriptions.count(of: slot, upTo: limit) < limit,
-                      let topic = existing ?? backend.topics.topic(named: name)  // nil past --max-topics
+                      let topic = backend.topics.topic(named: name, reserve: true)  // nil past --max-topics
                 else { return refuseClientTopic(slot, .full, command) }
-                _ = subscriptions.subscribe(slot, to: topic.id)
+                if subscriptions.subscribe(slot, to: topic.id) { topic.subscribers.add(1, ordering: .relaxed) }
+                releasePending(topic)
                 backendCounters.clientSubscribes += 1
                 queueTopicEvent(slot, .subscribed, command.topic)
             }
         case .unsubscribe:
             if let topic = backend.topics.existing(named: name), subscriptions.unsubscribe(slot, from: topic.id) {
+                unsubscribed(from: topic.id)
                 backendCounters.clientUnsubscribes += 1
                 queueTopicEvent(slot, .unsubscribed, command.topic)
             }

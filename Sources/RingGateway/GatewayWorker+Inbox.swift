@@ -78,9 +78,11 @@ extension GatewayWorker {
             let topic = try reader.u32()
             let upTo = try reader.u64()
             let count = Int(try reader.u32())
+            guard let topic = backend?.topics.topic(id: topic) else { return }  // reserved by the hub: never nil
+            defer { releasePending(topic) }
             for _ in 0..<count {
                 if let slot = ownedSlot(try reader.u64(), link: link, phase: .open) {
-                    subscribe(slot, topic: topic, since: nil, upTo: upTo)
+                    subscribe(slot, to: topic, since: nil, upTo: upTo)
                 }
             }
         case .draining:
@@ -133,12 +135,14 @@ extension GatewayWorker {
             let hasSince = try reader.u8() != 0
             let since = try reader.u64()
             let upTo = try reader.u64()
+            guard let topic = backend?.topics.topic(id: topic) else { return }  // reserved by the hub: never nil
+            defer { releasePending(topic) }
             guard let slot = ownedSlot(raw, link: link, phase: .open) else { return }
-            subscribe(slot, topic: topic, since: hasSince ? since : nil, upTo: upTo)
+            subscribe(slot, to: topic, since: hasSince ? since : nil, upTo: upTo)
         case .unsubscribe:
             let topic = try reader.u32()
             guard let slot = ownedSlot(raw, link: link, phase: .open) else { return }
-            _ = subscriptions.unsubscribe(slot, from: topic)
+            if subscriptions.unsubscribe(slot, from: topic) { unsubscribed(from: topic) }
         default:
             return
         }

@@ -15,9 +15,8 @@ struct FanoutJob {
 extension GatewayWorker {
     /// Subscribes `slot`, first replaying what it missed since `since` (up to the
     /// publish the hub had numbered when it queued this command, so nothing comes twice).
-    func subscribe(_ slot: UInt32, topic topicID: UInt32, since: UInt64?, upTo: UInt64) {
-        guard let backend else { return }
-        if let since, let topic = backend.topics.topic(id: topicID) {
+    func subscribe(_ slot: UInt32, to topic: Topic, since: UInt64?, upTo: UInt64) {
+        if let since {
             let nowMs = BackendHub.monotonicMs()
             let missed = topic.history.withLock { $0.missed(since: since, upTo: upTo, nowMs: nowMs) }
             if let missed {
@@ -27,7 +26,20 @@ extension GatewayWorker {
                 queueGap(slot, topic: topic, since: since)
             }
         }
-        _ = subscriptions.subscribe(slot, to: topicID)
+        if subscriptions.subscribe(slot, to: topic.id) { topic.subscribers.add(1, ordering: .relaxed) }
+    }
+
+    /// A subscription to `topicID` on this thread ended; the topic goes once nothing keeps it.
+    func unsubscribed(from topicID: UInt32) {
+        guard let topics = backend?.topics, let topic = topics.topic(id: topicID) else { return }
+        if topic.subscribers.subtract(1, ordering: .relaxed).newValue == 0, topics.removeIfUnused(topic) {
+            backendCounters.topicsReclaimed += 1
+        }
+    }
+
+    /// A reserved subscribe (TopicRegistry.topic(named:reserve:)) was applied or dropped.
+    func releasePending(_ topic: Topic) {
+        if backend?.topics.release(pendingOf: topic) == true { backendCounters.topicsReclaimed += 1 }
     }
 
     private func queueGap(_ slot: UInt32, topic: Topic, since: UInt64) {

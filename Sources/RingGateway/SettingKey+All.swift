@@ -82,7 +82,7 @@ extension SettingKey {
         .list("backend-header", \.gateway.backend.forwardedHeaders, "Request header forwarded to workers in OPEN (repeatable)."),
         .integer("backend-queue-limit", \.gateway.backend.linkQueueLimitBytes, (64 << 10)...(1 << 30), hint: "<bytes>",
                  "Events queued for one worker before its clients are paused."),
-        .integer("max-topics", \.gateway.backend.maxTopics, 1...100_000_000, "Topics at most."),
+        .integer("max-topics", \.gateway.backend.maxTopics, 1...100_000_000, "Topics in use at most (a topic with no subscriber, pending subscribe or history is removed)."),
         .integer("fanout-batch", \.gateway.backend.fanoutBatch, 1...1_000_000, "Fan-out deliveries per loop turn and thread."),
         .list("client-topics", \.gateway.backend.clientTopicPrefixes,
               "Topic prefix clients may subscribe themselves to by a control message (repeatable; none: off)."),

@@ -92,3 +92,33 @@ def test_client_topics_need_a_backend_socket():
                             capture_output=True, text=True, timeout=30)
     assert result.returncode == 2, result.stderr
     assert "client-topics needs backend-socket" in result.stderr
+
+
+def test_topics_nobody_keeps_are_removed_so_clients_cannot_use_up_max_topics(gateway, socket_path):
+    """--max-topics 10: a client that subscribes to and leaves 100 new names one after another is
+    answered ok every time (each topic goes when its last subscriber leaves), a topic still
+    subscribed to stays and keeps receiving, and topics with history stay even without subscribers."""
+    server = gateway("--workers", "2", "--backend-socket", socket_path, "--client-topics", "room.",
+                     "--max-topics", "10")
+    worker = join(server, socket_path, on_open=accept_into(None))
+
+    async def scenario():
+        a = await connect(f"ws://127.0.0.1:{server.port}/")
+        worker.expect(OPEN)
+        assert await ask(a, "\0sub room.kept") == "\0ok sub room.kept"
+        for index in range(100):
+            assert await ask(a, f"\0sub room.{index}") == f"\0ok sub room.{index}"
+            assert await ask(a, f"\0unsub room.{index}") == f"\0ok unsub room.{index}"
+        worker.publish("room.kept", "still here")
+        assert await asyncio.wait_for(a.recv(), 5) == "still here"
+        # Nine topics kept by history fill the limit with room.kept; a tenth new name is refused.
+        for index in range(9):
+            worker.configure_topic(f"room.history.{index}", 10)
+        worker.presence(1, "room.kept")  # the hub has run the TOPIC commands once this is answered
+        worker.expect(PRESENCE, skip=(SUBSCRIBED, UNSUBSCRIBED))
+        assert await ask(a, "\0sub room.new") == "\0full sub room.new"
+        await a.close()
+
+    run(scenario())
+    stats = server.wait_for_stats(lambda s: s.get("topics_reclaimed", 0) >= 100, timeout_s=10)
+    assert stats["topics_reclaimed"] >= 100, stats

@@ -21,6 +21,8 @@ public struct BackendCounters: Sendable, Equatable {
     /// Publishes delivered but not kept in history: their seq was not above the topic's last.
     public var historyNotKept: UInt64 = 0
     public var topicsRefused: UInt64 = 0
+    /// Topics removed because nothing kept them: no subscriber, no pending subscribe, no history.
+    public var topicsReclaimed: UInt64 = 0
     /// Topic changes clients made themselves (`--client-topics`).
     public var clientSubscribes: UInt64 = 0
     public var clientUnsubscribes: UInt64 = 0
@@ -51,6 +53,7 @@ public struct BackendCounters: Sendable, Equatable {
         historyGaps += other.historyGaps
         historyNotKept += other.historyNotKept
         topicsRefused += other.topicsRefused
+        topicsReclaimed += other.topicsReclaimed
         clientSubscribes += other.clientSubscribes
         clientUnsubscribes += other.clientUnsubscribes
         clientTopicsRefused += other.clientTopicsRefused
@@ -67,6 +70,7 @@ public struct BackendCounters: Sendable, Equatable {
             ("backend_closed_on_loss", connectionsClosedOnLoss), ("backend_paused", pausedForWorker),
             ("publishes", publishes), ("deliveries", deliveries),
             ("history_gaps", historyGaps), ("history_not_kept", historyNotKept), ("topics_refused", topicsRefused),
+            ("topics_reclaimed", topicsReclaimed),
             ("client_subscribes", clientSubscribes), ("client_unsubscribes", clientUnsubscribes),
             ("client_topics_refused", clientTopicsRefused),
             ("fanout_waits", fanoutWaits), ("fanout_backlog_peak", fanoutBacklogPeak),

@@ -101,7 +101,8 @@ extension BackendHub {
         case .subscribe:
             let flags = try reader.u8()
             let since = try reader.u64()
-            guard let topic = try topicFor(reader.rest()) else { return nil }
+            // Reserved: the topic outlives the record until its thread applies it.
+            guard let topic = try topicFor(reader.rest(), reserve: true) else { return nil }
             let upTo = topic.history.withLock { $0.lastSeq }
             record.begin(InboxRecord.subscribe.rawValue)
             record.u16(hub.link.id)
@@ -128,10 +129,10 @@ extension BackendHub {
     }
 
     /// The topic `name` names, created if new; nil (counted and logged) past the topic limit.
-    private func topicFor(_ name: UnsafeRawBufferPointer) throws(LinkMalformed) -> Topic? {
+    private func topicFor(_ name: UnsafeRawBufferPointer, reserve: Bool = false) throws(LinkMalformed) -> Topic? {
         guard !name.isEmpty, name.count <= LinkProtocol.maxTopicBytes else { throw LinkMalformed() }
         let text = String(decoding: name, as: UTF8.self)
-        guard let topic = topics.topic(named: text) else {
+        guard let topic = topics.topic(named: text, reserve: reserve) else {
             if counters.topicsRefused == 0 {
                 GatewayLog.logger.warning("backend: topic limit \(topics.limit) reached; new topics are refused")
             }
@@ -178,6 +179,8 @@ extension BackendHub {
         }
         counters.publishes += 1
         fanOut(topic: topic.id, frame)
+        // Published to nobody and kept nowhere: the name need not hold a topic.
+        if topics.removeIfUnused(topic) { counters.topicsReclaimed += 1 }
         return nil
     }
 
@@ -233,7 +236,14 @@ extension BackendHub {
     private func subscribeMany(_ hub: HubLink, _ reader: inout LinkReader) throws(LinkMalformed) -> LinkFault? {
         let (grouped, fault) = try groupedConnections(&reader)
         if let fault { return fault }
-        guard let topic = try topicFor(reader.rest()) else { return nil }
+        guard let topic = try topicFor(reader.rest(), reserve: true) else { return nil }
+        // One reservation per record: each thread that gets one releases one.
+        let records = grouped.filter { !$0.isEmpty }.count
+        if records == 0 {
+            if topics.release(pendingOf: topic) { counters.topicsReclaimed += 1 }
+            return nil
+        }
+        if records > 1 { topic.pending.add(records - 1, ordering: .relaxed) }
         let upTo = topic.history.withLock { $0.lastSeq }
         for (worker, ids) in grouped.enumerated() where !ids.isEmpty {
             batches[worker].begin(InboxRecord.subscribeMany.rawValue)
@@ -280,6 +290,7 @@ extension BackendHub {
         guard let topic = try topicFor(reader.rest()) else { return nil }
         let nowMs = Self.monotonicMs()
         topic.history.withLock { $0.configure(count: Int(min(count, 1_000_000)), ageMs: UInt64(ageMs), nowMs: nowMs) }
+        if topics.removeIfUnused(topic) { counters.topicsReclaimed += 1 }  // history turned off, nobody subscribed
         return nil
     }
 

@@ -1,11 +1,16 @@
 import Synchronization
 
-/// One topic: its id (what gateway threads use) and its history. Subscribers
-/// live in each gateway thread's own SubscriberSets.
+/// One topic: its id (what gateway threads use), its history, and what keeps it alive.
+/// Subscribers live in each gateway thread's own SubscriberSets.
 final class Topic: Sendable {
     let id: UInt32
     let name: String
     let history = Mutex(TopicHistory())
+    /// Subscriptions on every gateway thread together.
+    let subscribers = Atomic<Int>(0)
+    /// Subscribe records queued for gateway threads and not yet applied: the topic must outlive
+    /// them, or a thread would subscribe to an id that no longer names it.
+    let pending = Atomic<Int>(0)
 
     init(id: UInt32, name: String) {
         self.id = id
@@ -13,12 +18,15 @@ final class Topic: Sendable {
     }
 }
 
-/// Topics by name and by id. The hub creates them; gateway threads look them
-/// up by id. Topics are never removed: `limit` bounds how many there can be.
+/// Topics by name and by id. The hub and the gateway threads (a client's own subscribe) create
+/// them; gateway threads look them up by id. A topic with no subscriber, no subscribe on its way
+/// and no history is removed, so `limit` bounds the topics in use, not every name ever seen.
+/// Ids are not reused (a 32-bit counter), so a record naming a removed topic names nothing.
 final class TopicRegistry: Sendable {
     private struct Tables {
         var byName: [String: Topic] = [:]
-        var byID: [Topic] = []
+        var byID: [UInt32: Topic] = [:]
+        var nextID: UInt32 = 1
     }
 
     private let tables = Mutex(Tables())
@@ -28,14 +36,23 @@ final class TopicRegistry: Sendable {
         self.limit = limit
     }
 
-    /// The topic named `name`, created if new; nil past the limit.
-    func topic(named name: String) -> Topic? {
+    /// The topic named `name`, created if new; nil past the limit. With `reserve`, one pending
+    /// subscribe is counted on it under the same lock, so it cannot be removed before the
+    /// subscribe is applied and `release(pendingOf:)` is called.
+    func topic(named name: String, reserve: Bool = false) -> Topic? {
         tables.withLock { tables in
-            if let found = tables.byName[name] { return found }
-            guard tables.byID.count < limit else { return nil }
-            let topic = Topic(id: UInt32(tables.byID.count + 1), name: name)
-            tables.byName[name] = topic
-            tables.byID.append(topic)
+            let topic: Topic
+            if let found = tables.byName[name] {
+                topic = found
+            } else {
+                guard tables.byID.count < limit else { return nil }
+                while tables.nextID == 0 || tables.byID[tables.nextID] != nil { tables.nextID &+= 1 }
+                topic = Topic(id: tables.nextID, name: name)
+                tables.nextID &+= 1
+                tables.byName[name] = topic
+                tables.byID[topic.id] = topic
+            }
+            if reserve { topic.pending.add(1, ordering: .relaxed) }
             return topic
         }
     }
@@ -43,11 +60,35 @@ final class TopicRegistry: Sendable {
     /// An existing topic, without creating it.
     func existing(named name: String) -> Topic? { tables.withLock { $0.byName[name] } }
 
-    func topic(id: UInt32) -> Topic? {
-        tables.withLock { tables in
-            id >= 1 && Int(id) <= tables.byID.count ? tables.byID[Int(id) - 1] : nil
+    func topic(id: UInt32) -> Topic? { tables.withLock { $0.byID[id] } }
+
+    var count: Int { tables.withLock { $0.byID.count } }
+
+    /// A reserved subscribe was applied (or dropped); true when that removed the topic.
+    @discardableResult
+    func release(pendingOf topic: Topic) -> Bool {
+        // Releasing: a thread that reads this decrement also sees the subscriber counted before it.
+        topic.pending.subtract(1, ordering: .releasing)
+        return removeIfUnused(topic)
+    }
+
+    /// Removes `topic` when nothing keeps it: no subscriber, no pending subscribe, no history.
+    /// Counts change on gateway threads without this lock, but a subscriber is only ever added
+    /// under a reservation made here, and counted before the reservation is released; so with
+    /// `pending` read first, a zero seen for both stays zero.
+    @discardableResult
+    func removeIfUnused(_ topic: Topic) -> Bool {
+        guard Self.unused(topic) else { return false }
+        return tables.withLock { tables in
+            guard tables.byName[topic.name] === topic, Self.unused(topic), !topic.history.withLock({ $0.isEnabled })
+            else { return false }
+            tables.byName[topic.name] = nil
+            tables.byID[topic.id] = nil
+            return true
         }
     }
 
-    var count: Int { tables.withLock { $0.byID.count } }
+    private static func unused(_ topic: Topic) -> Bool {
+        topic.pending.load(ordering: .acquiring) == 0 && topic.subscribers.load(ordering: .relaxed) == 0
+    }
 }
