@@ -18,6 +18,7 @@ let package = Package(
         .executable(name: "ringgate", targets: ["ringgate"]),
         .executable(name: "ringload", targets: ["ringload"]),
         .library(name: "RingGateway", targets: ["RingGateway"]),
+        .library(name: "RingGateService", targets: ["RingGateService"]),
         .library(name: "RingWebSocket", targets: ["RingWebSocket"]),
         .library(name: "RingTimers", targets: ["RingTimers"]),
         .library(name: "RingEngine", targets: ["RingEngine"]),
@@ -65,10 +66,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "RingGateService",
+            dependencies: ["CRingCore", "RingEngine", "RingGateway", "RingWebSocket", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "ringgate",
             dependencies: [
-                "CRingCore", "RingGateway", "RingEngine", "RingWebSocket", .product(name: "Logging", package: "swift-log"),
+                "CRingCore", "RingGateService", "RingGateway", "RingEngine", "RingWebSocket",
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -87,6 +94,11 @@ let package = Package(
         .testTarget(name: "RingGatewayTests", dependencies: [
                 "CRingCore", "RingGateway", "RingEngine", "RingWebSocket", .product(name: "Logging", package: "swift-log"),
             ], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "RingGateServiceTests",
+            dependencies: ["RingGateService", "RingGateway", "RingEngine", "RingWebSocket", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "RingGateBackendTests", dependencies: ["RingGateBackend", "RingGateProtocol"], swiftSettings: swiftSettings),
     ]
 )

@@ -80,3 +80,25 @@ public struct GatewayConfiguration: Sendable {
         return found
     }
 }
+
+// What SIGHUP changes in a running gateway's per-connection limits; ServiceConfiguration+Reload
+// (RingGateService) adds the rest of the settings.
+extension GatewayConfiguration {
+    /// `self` with the per-connection limits and the connection limit taken from `fresh`.
+    /// Everything else, including what the gateway derived at start (the headers forwarded to
+    /// application workers), stays as running.
+    public func reloading(from fresh: GatewayConfiguration) -> GatewayConfiguration {
+        var next = self
+        next.engine.maxConnections = fresh.engine.maxConnections
+        next.frames.maxMessageBytes = fresh.frames.maxMessageBytes
+        next.handshake.maxHeaderBytes = fresh.handshake.maxHeaderBytes
+        next.rateLimitMessages = fresh.rateLimitMessages
+        next.rateLimitBytes = fresh.rateLimitBytes
+        next.pingIntervalMs = fresh.pingIntervalMs
+        next.pongTimeoutMs = fresh.pongTimeoutMs
+        next.idleTimeoutMs = fresh.idleTimeoutMs
+        next.handshakeTimeoutMs = fresh.handshakeTimeoutMs
+        next.closeTimeoutMs = fresh.closeTimeoutMs
+        return next
+    }
+}

@@ -1,3 +1,5 @@
+public import CRingCore
+
 /// Counters of one worker's WebSocket layer. Each worker owns its own and
 /// publishes a copy once per tick, so the hot path pays plain increments.
 public struct GatewayCounters: Sendable, Equatable {
@@ -58,4 +60,18 @@ public struct GatewayCounters: Sendable, Equatable {
 
     /// `name value` pairs in a stable order, for logs and the stats line.
     public var fields: [(String, UInt64)] { Self.all.map { ($0.name, self[keyPath: $0.path]) } }
+}
+
+/// What one scrape reads: the WebSocket layer's and the core's counters of one worker, or their
+/// sum over workers.
+public struct MetricsSnapshot: Sendable {
+    public var gateway = GatewayCounters()
+    public var core = rg_stats()
+
+    public init() {}
+
+    public init(gateway: GatewayCounters, core: rg_stats) {
+        self.gateway = gateway
+        self.core = core
+    }
 }

@@ -44,7 +44,7 @@ public struct TLSSettings: Sendable {
     }
 
     /// Sets the engine's wss:// listener from these settings.
-    func apply(to engine: inout EngineConfiguration) {
+    package func apply(to engine: inout EngineConfiguration) {
         engine.tls = configuration
         engine.tlsPort = port ?? 0
         engine.servesPlain = !(noPlain && engine.tls != nil)
@@ -53,7 +53,7 @@ public struct TLSSettings: Sendable {
     /// `name=cert.pem,key.pem` entries. `values` may also be one comma-separated run of them
     /// (RINGGATE_TLS_SNI_CERT), so the pieces are regrouped: each entry is a `name=cert` piece
     /// followed by a `key` piece.
-    static func sniEntries(_ values: [String]) -> [SNICertificate]? {
+    package static func sniEntries(_ values: [String]) -> [SNICertificate]? {
         let pieces = values.flatMap { $0.split(separator: ",", omittingEmptySubsequences: false) }
         guard pieces.count % 2 == 0 else { return nil }
         var entries: [SNICertificate] = []
@@ -67,7 +67,7 @@ public struct TLSSettings: Sendable {
         return entries
     }
 
-    static func describe(_ entries: [SNICertificate]) -> String {
+    package static func describe(_ entries: [SNICertificate]) -> String {
         entries.isEmpty ? "(none)"
             : entries.map { "\($0.serverName)=\($0.certificateChainFile),\($0.privateKeyFile)" }.joined(separator: " ")
     }

@@ -1,3 +1,4 @@
+import RingGateService
 import RingGateway
 
 /// `ringgate --help`, generated from the settings table so it always lists every key.

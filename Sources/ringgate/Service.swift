@@ -1,5 +1,6 @@
 import Logging
 import RingEngine
+import RingGateService
 import RingGateway
 import RingWebSocket
 import Synchronization

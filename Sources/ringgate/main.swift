@@ -1,4 +1,5 @@
 import Logging
+import RingGateService
 import RingGateway
 #if canImport(Glibc)
 import Glibc

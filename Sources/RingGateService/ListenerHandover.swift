@@ -1,4 +1,5 @@
-public import CRingCore
+public import RingGateway
+import CRingCore
 #if canImport(Glibc)
 import Glibc
 #endif

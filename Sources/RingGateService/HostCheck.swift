@@ -1,3 +1,4 @@
+import RingGateway
 public import RingEngine
 
 /// The start-up check: host limits that would silently shrink what this gateway was configured

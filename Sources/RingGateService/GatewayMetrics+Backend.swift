@@ -1,3 +1,4 @@
+import RingGateway
 // The worker link's part of `/metrics`: the link counters summed over the hub and the gateway
 // threads, then one series per open link, labelled with its id and the name from its HELLO.
 

@@ -1,3 +1,4 @@
+import RingGateway
 /// What `tuning/apply --profile NAME` sets for the sysctls `HostCheck` looks at, so a start-up
 /// warning can name the smallest profile that fixes it. The values mirror
 /// `tuning/sysctl.d/90-ringgate-<name>.conf`; `HostCheckTests` reads those files and fails

@@ -1,5 +1,6 @@
+import RingGateway
 import CRingCore
-public import Logging
+import Logging
 
 /// The C core's log lines, through swift-log under the label "ringcore", so `--log-level`
 /// filters them like the gateway's own. The core only calls a function pointer

@@ -1,18 +1,5 @@
-public import CRingCore
-
-/// What one scrape reads: the WebSocket layer's and the core's counters of one worker, or their
-/// sum over workers.
-public struct MetricsSnapshot: Sendable {
-    public var gateway = GatewayCounters()
-    public var core = rg_stats()
-
-    public init() {}
-
-    public init(gateway: GatewayCounters, core: rg_stats) {
-        self.gateway = gateway
-        self.core = core
-    }
-}
+public import RingGateway
+import CRingCore
 
 /// One series of the `/metrics` page: a metric name, optional labels, and where its value comes
 /// from. A new counter in GatewayCounters or rg_stats is one line in `GatewayMetrics.series`.

@@ -1,30 +1,11 @@
+public import RingGateway
 import RingEngine
 import RingWebSocket
 
 // What SIGHUP changes in a running gateway. A key is reloadable (`SettingKey.reloadable`, shown
 // as [reload] in --help) when the value below takes it from the fresh settings; a test holds the
-// two lists together. The rest are sized or bound at start (workers, tables, buffers, listeners,
+// two lists together (GatewayConfiguration.reloading(from:) holds the per-connection part). The rest are sized or bound at start (workers, tables, buffers, listeners,
 // the wheel) and wait for a restart (--takeover).
-
-extension GatewayConfiguration {
-    /// `self` with the per-connection limits and the connection limit taken from `fresh`.
-    /// Everything else, including what the gateway derived at start (the headers forwarded to
-    /// application workers), stays as running.
-    public func reloading(from fresh: GatewayConfiguration) -> GatewayConfiguration {
-        var next = self
-        next.engine.maxConnections = fresh.engine.maxConnections
-        next.frames.maxMessageBytes = fresh.frames.maxMessageBytes
-        next.handshake.maxHeaderBytes = fresh.handshake.maxHeaderBytes
-        next.rateLimitMessages = fresh.rateLimitMessages
-        next.rateLimitBytes = fresh.rateLimitBytes
-        next.pingIntervalMs = fresh.pingIntervalMs
-        next.pongTimeoutMs = fresh.pongTimeoutMs
-        next.idleTimeoutMs = fresh.idleTimeoutMs
-        next.handshakeTimeoutMs = fresh.handshakeTimeoutMs
-        next.closeTimeoutMs = fresh.closeTimeoutMs
-        return next
-    }
-}
 
 extension ServiceConfiguration {
     /// The settings to run with after SIGHUP: `fresh`'s value for every reloadable key, the

@@ -1,3 +1,4 @@
+public import RingGateway
 #if canImport(Glibc)
 import Glibc
 #endif

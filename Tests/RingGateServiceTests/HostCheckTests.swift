@@ -1,5 +1,6 @@
 import RingEngine
-@testable import RingGateway
+@testable import RingGateService
+import RingGateway
 import Testing
 #if canImport(Glibc)
 import Glibc

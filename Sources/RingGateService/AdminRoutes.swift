@@ -1,3 +1,4 @@
+public import RingGateway
 /// What the admin server answers, by path.
 public enum AdminRoutes {
     public static func respond(_ path: String, _ gateway: Gateway) -> AdminServer.Response {

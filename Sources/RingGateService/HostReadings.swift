@@ -1,3 +1,4 @@
+import RingGateway
 #if canImport(Glibc)
 import Glibc
 #endif

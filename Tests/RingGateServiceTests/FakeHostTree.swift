@@ -1,4 +1,4 @@
-import RingGateway
+@testable import RingGateService
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,6 +1,7 @@
 import Testing
 import Logging
 import RingEngine
+@testable import RingGateService
 @testable import RingGateway
 import RingWebSocket
 

@@ -1,3 +1,4 @@
+import RingGateway
 import Logging
 import RingEngine
 import RingWebSocket

@@ -1,3 +1,4 @@
+import RingGateway
 /// The configuration file: a flat subset of TOML, one `key = value` per line.
 ///
 ///     # comment

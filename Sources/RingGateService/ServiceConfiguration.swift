@@ -1,3 +1,4 @@
+public import RingGateway
 public import Logging
 
 /// Everything `ringgate` runs with: the gateway itself plus how it is operated (admin server,

@@ -1,3 +1,4 @@
+import RingGateway
 public import Logging
 import Synchronization
 #if canImport(Glibc)
