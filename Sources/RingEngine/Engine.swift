@@ -17,7 +17,7 @@ public struct EngineError: Error, CustomStringConvertible, Sendable {
 /// needs no locks. It is called once per batch, never per message.
 public protocol WorkerHandler: AnyObject {
     /// Handles `events`; buffers in `.data` events are valid only during the call.
-    func handle(_ events: UnsafeMutableBufferPointer<rg_event>, on worker: Worker)
+    func handle(_ events: UnsafeMutableBufferPointer<EngineEvent>, on worker: Worker)
 }
 
 /// The io_uring engine: N workers, each with its own ring, listener and connection table.
@@ -86,6 +86,7 @@ public final class Engine: @unchecked Sendable {
 
     /// Starts every worker with the handler `makeHandler` builds for it.
     public func start(_ makeHandler: (Worker) -> WorkerHandler) throws(EngineError) {
+        precondition(EngineEvent.layoutMatchesCore, "EngineEvent no longer matches rg_event field for field")
         handlers = (0..<workerCount).map { HandlerBox(makeHandler(worker($0))) }
         for (index, box) in handlers.enumerated() {
             rg_worker_set_context(rg_engine_worker(raw, UInt32(index)), Unmanaged.passUnretained(box).toOpaque())
@@ -93,7 +94,8 @@ public final class Engine: @unchecked Sendable {
         rg_engine_set_handler(raw) { context, worker, events, count in
             // The box outlives its worker: the engine holds it until stop() has joined the thread.
             let box = Unmanaged<HandlerBox>.fromOpaque(context!).takeUnretainedValue()
-            box.handler.handle(UnsafeMutableBufferPointer(start: events, count: Int(count)), on: Worker(raw: worker!))
+            let batch = UnsafeMutableRawPointer(events!).assumingMemoryBound(to: EngineEvent.self)
+            box.handler.handle(UnsafeMutableBufferPointer(start: batch, count: Int(count)), on: Worker(raw: worker!))
         }
         var error = [CChar](repeating: 0, count: 256)
         let code = rg_engine_start(raw, &error, error.count)
@@ -141,10 +143,10 @@ public final class Engine: @unchecked Sendable {
     }
 
     /// Counters summed over all workers.
-    public var stats: rg_stats {
+    public var stats: EngineStats {
         var out = rg_stats()
         rg_engine_stats(raw, &out)
-        return out
+        return EngineStats(out)
     }
 }
 

@@ -1,11 +1,10 @@
-public import CRingCore
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// Formats the sockaddr of an RG_EV_PEER event as `ip:port` (`[ip]:port` for IPv6).
 public enum PeerAddress {
-    public static func format(_ event: rg_event) -> String? {
+    public static func format(_ event: EngineEvent) -> String? {
         guard event.result > 0, let data = event.data else { return nil }
         let raw = UnsafeRawPointer(data)
         var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)

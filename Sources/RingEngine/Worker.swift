@@ -124,10 +124,10 @@ public struct Worker: @unchecked Sendable {
     }
 
     /// This worker's counters.
-    public var stats: rg_stats {
+    public var stats: EngineStats {
         var out = rg_stats()
         rg_worker_stats(raw, &out)
-        return out
+        return EngineStats(out)
     }
 
     @inline(__always)
@@ -139,12 +139,6 @@ public struct Worker: @unchecked Sendable {
         default: .full
         }
     }
-}
-
-extension rg_event {
-    /// The connection this event is about.
-    @inline(__always)
-    public var connection: ConnectionID { ConnectionID(slot: slot, generation: gen) }
 }
 
 extension Worker {

@@ -1,5 +1,4 @@
 public import RingGateway
-import CRingCore
 
 /// One series of the `/metrics` page: a metric name, optional labels, and where its value comes
 /// from. A new counter in GatewayCounters or rg_stats is one line in `GatewayMetrics.series`.
@@ -28,7 +27,7 @@ struct MetricSeries: Sendable {
 public enum GatewayMetrics {
     /// Series summed over workers. Series of one name must be adjacent (one HELP and TYPE each).
     static let series: [MetricSeries] = [
-        .gauge("ringgate_connections_open", "", \.core.open_now, "Connections open now."),
+        .gauge("ringgate_connections_open", "", \.core.openNow, "Connections open now."),
         .counter("ringgate_connections_opened_total", "", \.core.accepted, "Connections accepted."),
         .counter("ringgate_connections_closed_total", #"reason="client""#, \.gateway.closedByClient, "Connections closed, by reason."),
         .counter("ringgate_connections_closed_total", #"reason="drain""#, \.gateway.drainCloses, ""),
@@ -37,25 +36,25 @@ public enum GatewayMetrics {
         .counter("ringgate_connections_closed_total", #"reason="pong_timeout""#, \.gateway.pongTimeouts, ""),
         .counter("ringgate_connections_closed_total", #"reason="idle_timeout""#, \.gateway.idleTimeouts, ""),
         .counter("ringgate_connections_closed_total", #"reason="close_timeout""#, \.gateway.closeTimeouts, ""),
-        .counter("ringgate_connections_closed_total", #"reason="peer_reset""#, \.core.peer_resets, ""),
+        .counter("ringgate_connections_closed_total", #"reason="peer_reset""#, \.core.peerResets, ""),
         .counter("ringgate_sockets_closed_total", "", \.core.closed, "Sockets closed, for any reason."),
-        .counter("ringgate_connections_refused_total", #"reason="over_limit""#, \.core.refused_over_limit, "Connections closed at once because the gateway was full."),
-        .counter("ringgate_connections_refused_total", #"reason="table_full""#, \.core.refused_table_full, ""),
-        .counter("ringgate_accept_errors_total", "", \.core.accept_errors, "Accepts that failed."),
+        .counter("ringgate_connections_refused_total", #"reason="over_limit""#, \.core.refusedOverLimit, "Connections closed at once because the gateway was full."),
+        .counter("ringgate_connections_refused_total", #"reason="table_full""#, \.core.refusedTableFull, ""),
+        .counter("ringgate_accept_errors_total", "", \.core.acceptErrors, "Accepts that failed."),
         .counter("ringgate_handshakes_total", #"outcome="accepted""#, \.gateway.handshakesAccepted, "WebSocket upgrades, by outcome."),
         .counter("ringgate_handshakes_total", #"outcome="rejected""#, \.gateway.handshakesRejected, ""),
         .counter("ringgate_handshakes_total", #"outcome="timeout""#, \.gateway.handshakeTimeouts, ""),
-        .counter("ringgate_tls_handshakes_total", #"kind="full""#, \.core.tls_handshakes_full, "Completed TLS handshakes on the wss:// listener, by kind (resumed: by session ticket)."),
-        .counter("ringgate_tls_handshakes_total", #"kind="resumed""#, \.core.tls_handshakes_resumed, ""),
-        .counter("ringgate_tls_handshake_failures_total", "", \.core.tls_handshake_failures, "TLS connections closed before their handshake completed, for any reason."),
-        .counter("ringgate_tls_errors_total", "", \.core.tls_errors, "Fatal TLS errors after the handshake (bad record, bad MAC, ...)."),
+        .counter("ringgate_tls_handshakes_total", #"kind="full""#, \.core.tlsHandshakesFull, "Completed TLS handshakes on the wss:// listener, by kind (resumed: by session ticket)."),
+        .counter("ringgate_tls_handshakes_total", #"kind="resumed""#, \.core.tlsHandshakesResumed, ""),
+        .counter("ringgate_tls_handshake_failures_total", "", \.core.tlsHandshakeFailures, "TLS connections closed before their handshake completed, for any reason."),
+        .counter("ringgate_tls_errors_total", "", \.core.tlsErrors, "Fatal TLS errors after the handshake (bad record, bad MAC, ...)."),
         .counter("ringgate_plain_http_requests_total", "", \.gateway.plainRequests, "HTTP requests that were not upgrades (/healthz and others)."),
         .counter("ringgate_messages_total", #"direction="in""#, \.gateway.messagesIn, "WebSocket data messages."),
         .counter("ringgate_messages_total", #"direction="out""#, \.gateway.messagesOut, ""),
         .counter("ringgate_message_bytes_total", #"direction="in""#, \.gateway.bytesIn, "WebSocket message payload bytes."),
         .counter("ringgate_message_bytes_total", #"direction="out""#, \.gateway.bytesOut, ""),
-        .counter("ringgate_socket_bytes_total", #"direction="in""#, \.core.recv_bytes, "Bytes read from and written to sockets."),
-        .counter("ringgate_socket_bytes_total", #"direction="out""#, \.core.send_bytes, ""),
+        .counter("ringgate_socket_bytes_total", #"direction="in""#, \.core.recvBytes, "Bytes read from and written to sockets."),
+        .counter("ringgate_socket_bytes_total", #"direction="out""#, \.core.sendBytes, ""),
         .counter("ringgate_pings_sent_total", "", \.gateway.pingsSent, "Heartbeat pings sent."),
         .counter("ringgate_pongs_received_total", "", \.gateway.pongsReceived, "Pongs received."),
         .counter("ringgate_timer_expiries_total", #"kind="handshake""#, \.gateway.handshakeTimeouts, "Timers that ended a connection, by kind."),
@@ -65,13 +64,13 @@ public enum GatewayMetrics {
         .counter("ringgate_send_queue_drops_total", "", \.gateway.sendQueueOverflows, "Clients closed because their send queue or the send pool was full (--slow-client close)."),
         .counter("ringgate_slow_client_dropped_total", #"which="oldest""#, \.gateway.droppedOldest, "Messages a slow client lost under --slow-client drop: queued ones, oldest first, or the new one when no room could be made."),
         .counter("ringgate_slow_client_dropped_total", #"which="newest""#, \.gateway.droppedNewest, ""),
-        .counter("ringgate_send_rejected_total", "", \.core.send_rejected, "Sends the core refused (queue limit or pool)."),
+        .counter("ringgate_send_rejected_total", "", \.core.sendRejected, "Sends the core refused (queue limit or pool)."),
         .counter("ringgate_paused_backpressure_total", "", \.gateway.pausedForBackpressure, "Times reading from a slow client was paused."),
         .counter("ringgate_parked_total", "", \.gateway.parked, "Times an idle connection was parked."),
-        .counter("ringgate_buffer_ring_exhausted_total", "", \.core.recv_enobufs, "Receives that found the provided-buffer ring empty."),
-        .counter("ringgate_recv_completions_total", "", \.core.recv_completions, "Receive completions."),
-        .counter("ringgate_send_completions_total", "", \.core.send_completions, "Send completions."),
-        .counter("ringgate_send_partial_total", "", \.core.send_partial, "Sends the kernel took only in part."),
+        .counter("ringgate_buffer_ring_exhausted_total", "", \.core.recvEnobufs, "Receives that found the provided-buffer ring empty."),
+        .counter("ringgate_recv_completions_total", "", \.core.recvCompletions, "Receive completions."),
+        .counter("ringgate_send_completions_total", "", \.core.sendCompletions, "Send completions."),
+        .counter("ringgate_send_partial_total", "", \.core.sendPartial, "Sends the kernel took only in part."),
         .counter("ringgate_worker_mail_total", "", \.core.mail, "Messages between threads."),
         .counter("ringgate_ticks_total", "", \.core.ticks, "Timer ticks."),
         .counter("ringgate_unexpected_completions_total", "", \.core.unexpected, "Completions with errors that indicate a bug."),
@@ -79,12 +78,12 @@ public enum GatewayMetrics {
 
     /// Series rendered once per worker with `worker="i"`: how load spreads over the rings.
     static let perWorker: [MetricSeries] = [
-        .gauge("ringgate_worker_connections_open", "", \.core.open_now, "Connections open now, per worker."),
+        .gauge("ringgate_worker_connections_open", "", \.core.openNow, "Connections open now, per worker."),
         .counter("ringgate_worker_connections_opened_total", "", \.core.accepted, "Connections accepted, per worker."),
         .counter("ringgate_worker_messages_total", #"direction="in""#, \.gateway.messagesIn, "WebSocket data messages, per worker."),
         .counter("ringgate_worker_messages_total", #"direction="out""#, \.gateway.messagesOut, ""),
-        .counter("ringgate_worker_socket_bytes_total", #"direction="in""#, \.core.recv_bytes, "Socket bytes, per worker."),
-        .counter("ringgate_worker_socket_bytes_total", #"direction="out""#, \.core.send_bytes, ""),
+        .counter("ringgate_worker_socket_bytes_total", #"direction="in""#, \.core.recvBytes, "Socket bytes, per worker."),
+        .counter("ringgate_worker_socket_bytes_total", #"direction="out""#, \.core.sendBytes, ""),
     ]
 
     /// The `/metrics` page for `total` and one snapshot per worker, plus the drain state and,

@@ -1,4 +1,3 @@
-import CRingCore
 import RingEngine
 public import RingWebSocket
 import Synchronization
@@ -36,7 +35,7 @@ extension Gateway {
     public var tlsListenerFDs: [Int32] { engine.tlsListenerFDs }
 
     /// Connections the core holds, including those still closing.
-    public var openConnections: UInt64 { coreStats.open_now }
+    public var openConnections: UInt64 { coreStats.openNow }
 
     /// The counters of each worker and their sum, for `/metrics`.
     public func metricsSnapshots() -> (total: MetricsSnapshot, workers: [MetricsSnapshot]) {

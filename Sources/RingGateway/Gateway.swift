@@ -1,4 +1,3 @@
-public import CRingCore
 public import RingEngine
 import RingWebSocket
 import Synchronization
@@ -153,5 +152,5 @@ public final class Gateway: @unchecked Sendable {
     }
 
     /// The core's counters, summed over workers.
-    public var coreStats: rg_stats { engine.stats }
+    public var coreStats: EngineStats { engine.stats }
 }

@@ -1,4 +1,4 @@
-public import CRingCore
+public import RingEngine
 
 /// Counters of one worker's WebSocket layer. Each worker owns its own and
 /// publishes a copy once per tick, so the hot path pays plain increments.
@@ -66,11 +66,11 @@ public struct GatewayCounters: Sendable, Equatable {
 /// sum over workers.
 public struct MetricsSnapshot: Sendable {
     public var gateway = GatewayCounters()
-    public var core = rg_stats()
+    public var core = EngineStats()
 
     public init() {}
 
-    public init(gateway: GatewayCounters, core: rg_stats) {
+    public init(gateway: GatewayCounters, core: EngineStats) {
         self.gateway = gateway
         self.core = core
     }

@@ -1,5 +1,7 @@
 import Logging
-import CRingCore
+#if canImport(Glibc)
+import Glibc
+#endif
 import RingEngine
 import RingGateProtocol
 import RingWebSocket
@@ -61,9 +63,9 @@ extension GatewayWorker {
     }
 
     /// The core answered a peer query: OPEN can go out.
-    func peerAnswered(_ event: rg_event) {
+    func peerAnswered(_ event: EngineEvent) {
         let slot = event.slot
-        guard Int(slot) < states.count, states[slot].generation == event.gen, pendingUpgrades[slot] != nil else { return }
+        guard Int(slot) < states.count, states[slot].generation == event.generation, pendingUpgrades[slot] != nil else { return }
         if event.result < 0 {
             // A kernel without socket getsockopt commands: stop asking, say so once.
             if peerQueriesWork && (event.result == -EINVAL || event.result == -EOPNOTSUPP) {

@@ -1,4 +1,3 @@
-import CRingCore
 import RingEngine
 import RingGateProtocol
 import RingTimers
@@ -102,28 +101,28 @@ final class GatewayWorker: WorkerHandler {
         partials.release()
     }
 
-    func handle(_ events: UnsafeMutableBufferPointer<rg_event>, on _: Worker) {
+    func handle(_ events: UnsafeMutableBufferPointer<EngineEvent>, on _: Worker) {
         now = clock.now()
         for index in events.indices {
             let event = events[index]
-            switch UInt32(event.kind) {
-            case RG_EV_DATA.rawValue:
+            switch event.kind {
+            case .data:
                 received(event)
-            case RG_EV_OPEN.rawValue:
-                opened(event.slot, generation: event.gen)
-            case RG_EV_CLOSED.rawValue:
-                closed(event.slot, generation: event.gen)
-            case RG_EV_TICK.rawValue:
+            case .open:
+                opened(event.slot, generation: event.generation)
+            case .closed:
+                closed(event.slot, generation: event.generation)
+            case .tick:
                 tick()
-            case RG_EV_MAIL.rawValue where event.arg == WorkerInbox.mailTag:
+            case .mail where event.arg == WorkerInbox.mailTag:
                 takeInbox()
-            case RG_EV_PEER.rawValue:
+            case .peer:
                 peerAnswered(event)
-            case RG_EV_MAIL.rawValue where event.arg == Self.continueTag:
+            case .mail where event.arg == Self.continueTag:
                 break  // the fan-out below continues
-            case RG_EV_MAIL.rawValue:
+            case .mail:
                 received(mail: event.arg)
-            default:
+            case nil:
                 break
             }
         }
@@ -150,10 +149,10 @@ final class GatewayWorker: WorkerHandler {
         counters.openConnections += 1
     }
 
-    private func received(_ event: rg_event) {
+    private func received(_ event: EngineEvent) {
         let slot = event.slot
         let state = states.pointer(slot)
-        guard state.pointee.generation == event.gen, state.pointee.phase != .free else { return }
+        guard state.pointee.generation == event.generation, state.pointee.phase != .free else { return }
         // A parked connection that was heard from within the park window is busy again.
         if limits.heartbeats.unparks(parked: state.pointee.flags.contains(.parked), lastSeen: state.pointee.lastSeenTick, now: now) {
             state.pointee.flags.remove(.parked)

@@ -1,4 +1,4 @@
-import CRingCore
+import RingEngine
 import RingGateway
 
 /// One `name=value` line of the gateway's and the core's counters.
@@ -7,12 +7,12 @@ enum StatsLine {
         let core = gateway.coreStats
         var parts = gateway.counters.fields.map { "\($0.0)=\($0.1)" }
         parts += [
-            "accepted=\(core.accepted)", "refused_table_full=\(core.refused_table_full)",
-            "refused_over_limit=\(core.refused_over_limit)",
-            "recv_enobufs=\(core.recv_enobufs)", "send_partial=\(core.send_partial)",
-            "peer_resets=\(core.peer_resets)",
-            "tls_handshakes_full=\(core.tls_handshakes_full)", "tls_handshakes_resumed=\(core.tls_handshakes_resumed)",
-            "tls_handshake_failures=\(core.tls_handshake_failures)", "tls_errors=\(core.tls_errors)",
+            "accepted=\(core.accepted)", "refused_table_full=\(core.refusedTableFull)",
+            "refused_over_limit=\(core.refusedOverLimit)",
+            "recv_enobufs=\(core.recvEnobufs)", "send_partial=\(core.sendPartial)",
+            "peer_resets=\(core.peerResets)",
+            "tls_handshakes_full=\(core.tlsHandshakesFull)", "tls_handshakes_resumed=\(core.tlsHandshakesResumed)",
+            "tls_handshake_failures=\(core.tlsHandshakeFailures)", "tls_errors=\(core.tlsErrors)",
         ]
         if let backend = gateway.backendCounters { parts += backend.fields.map { "\($0.0)=\($0.1)" } }
         return parts.joined(separator: " ")

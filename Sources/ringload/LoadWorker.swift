@@ -1,4 +1,3 @@
-import CRingCore
 import Histogram
 import RingEngine
 import RingTimers
@@ -133,17 +132,17 @@ final class LoadWorker: WorkerHandler {
 
     deinit { connections.deallocate() }
 
-    func handle(_ events: UnsafeMutableBufferPointer<rg_event>, on _: Worker) {
+    func handle(_ events: UnsafeMutableBufferPointer<EngineEvent>, on _: Worker) {
         nowNs = Self.monotonicNs()
         for event in events {
-            switch UInt32(event.kind) {
-            case RG_EV_DATA.rawValue:
-                received(event.slot, event.gen, UnsafeRawBufferPointer(start: event.data, count: Int(event.result)))
-            case RG_EV_OPEN.rawValue:
-                opened(event.slot, event.gen)
-            case RG_EV_CLOSED.rawValue:
-                closed(event.slot, event.gen, cause: event.result)
-            case RG_EV_TICK.rawValue:
+            switch event.kind {
+            case .data:
+                received(event.slot, event.generation, UnsafeRawBufferPointer(event.bytes))
+            case .open:
+                opened(event.slot, event.generation)
+            case .closed:
+                closed(event.slot, event.generation, cause: event.result)
+            case .tick:
                 onTick()
             default:
                 break

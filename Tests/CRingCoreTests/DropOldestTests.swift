@@ -61,9 +61,9 @@ private final class DropHandler: WorkerHandler {
         self.frame = frame
     }
 
-    func handle(_ events: UnsafeMutableBufferPointer<rg_event>, on worker: Worker) {
-        for event in events where Int32(event.kind) == Int32(RG_EV_DATA.rawValue) {
-            let command = event.data[Int(event.result) - 1]
+    func handle(_ events: UnsafeMutableBufferPointer<EngineEvent>, on worker: Worker) {
+        for event in events where event.kind == .data {
+            let command = event.bytes[Int(event.result) - 1]
             if command == 1 { queueAll(event.connection, worker) }
             if command == 2 { unsent.store(worker.queuedBytes(event.connection), ordering: .relaxed) }
             if command == 2, let result = worker.dropOldest(event.connection, bytes: want, measure: TestRecord.measure) {

@@ -22,25 +22,25 @@ final class EchoHandler: WorkerHandler {
         self.parksAlways = parksAlways
     }
 
-    func handle(_ events: UnsafeMutableBufferPointer<rg_event>, on worker: Worker) {
+    func handle(_ events: UnsafeMutableBufferPointer<EngineEvent>, on worker: Worker) {
         for event in events {
-            switch Int32(event.kind) {
-            case Int32(RG_EV_OPEN.rawValue):
+            switch event.kind {
+            case .open:
                 counters.opened.add(1, ordering: .relaxed)
                 if parksAlways { worker.park(event.connection) }
-            case Int32(RG_EV_DATA.rawValue):
+            case .data:
                 let bytes = UnsafeRawBufferPointer(start: event.data, count: Int(event.result))
                 if worker.send(event.connection, bytes) != nil {
                     worker.close(event.connection, .abort)
                 } else if parksAlways {
                     worker.park(event.connection)
                 }
-            case Int32(RG_EV_CLOSED.rawValue):
+            case .closed:
                 counters.closed.add(1, ordering: .relaxed)
                 if event.result < 0 { counters.closedWithError.add(1, ordering: .relaxed) }
-            case Int32(RG_EV_MAIL.rawValue):
+            case .mail:
                 counters.mail.add(Int(event.arg), ordering: .relaxed)
-            case Int32(RG_EV_TICK.rawValue):
+            case .tick:
                 counters.ticks.add(1, ordering: .relaxed)
             default:
                 break

@@ -16,7 +16,7 @@ struct EchoTests {
             clients.append(client)
         }
         #expect(eventually { counters.opened.load(ordering: .relaxed) == 5000 })
-        #expect(engine.stats.open_now == 5000)
+        #expect(engine.stats.openNow == 5000)
         for (i, client) in clients.enumerated() {
             #expect(client.send(Array("hello \(i)".utf8)))
         }
@@ -30,7 +30,7 @@ struct EchoTests {
         #expect(engine.worker(0).stats.accepted > 0 && engine.worker(1).stats.accepted > 0)
         for client in clients { client.close() }
         #expect(eventually { counters.closed.load(ordering: .relaxed) == 5000 })
-        #expect(engine.stats.open_now == 0)
+        #expect(engine.stats.openNow == 0)
         #expect(engine.stats.unexpected == 0)
     }
 
@@ -48,9 +48,9 @@ struct EchoTests {
         writer.join()
         #expect(echoed.count == payload.count)
         #expect(echoed == payload)
-        #expect(engine.stats.send_bytes == UInt64(payload.count))
+        #expect(engine.stats.sendBytes == UInt64(payload.count))
         // The client's full receive buffer made the kernel take sends in part; each continued.
-        #expect(engine.stats.send_partial > 0)
+        #expect(engine.stats.sendPartial > 0)
     }
 
     @Test("a peer reset mid-stream closes only that connection, counted as a reset")
@@ -63,7 +63,7 @@ struct EchoTests {
         #expect(victim.send([UInt8](repeating: 1, count: 4 << 20)))
         victim.reset()
         #expect(eventually { counters.closed.load(ordering: .relaxed) == 1 })
-        #expect(eventually { engine.stats.peer_resets >= 1 })
+        #expect(eventually { engine.stats.peerResets >= 1 })
         #expect(counters.closedWithError.load(ordering: .relaxed) == 1)
         let survivor = try #require(LoopbackClient(port: engine.port))
         defer { survivor.close() }
@@ -86,7 +86,7 @@ struct EchoTests {
             client.close()
         }
         #expect(eventually { counters.closed.load(ordering: .relaxed) == 50 })
-        #expect(engine.stats.send_rejected == 0)
+        #expect(engine.stats.sendRejected == 0)
     }
 
     @Test("pages given back on quiet ticks never cost data: bursts after pauses stay intact")
@@ -130,7 +130,7 @@ struct EchoTests {
         writers.forEach { $0.join() }
         clients.forEach { $0.close() }
         #expect(intact == 50)
-        #expect(engine.stats.recv_enobufs > 0)
+        #expect(engine.stats.recvEnobufs > 0)
     }
 
     @Test("one-byte messages share a buffer with incremental consumption, and take one each without", arguments: [true, false])
@@ -154,9 +154,9 @@ struct EchoTests {
         clients.forEach { $0.close() }
         #expect(intact == 64)
         if incremental {
-            #expect(engine.stats.recv_enobufs == 0, "64 bytes fit one buffer")
+            #expect(engine.stats.recvEnobufs == 0, "64 bytes fit one buffer")
         } else {
-            #expect(engine.stats.recv_enobufs > 0, "a whole buffer per byte: 4 buffers for 64 messages")
+            #expect(engine.stats.recvEnobufs > 0, "a whole buffer per byte: 4 buffers for 64 messages")
         }
     }
 
@@ -169,7 +169,7 @@ struct EchoTests {
         #expect(eventually { counters.opened.load(ordering: .relaxed) == 10 })
         let extra = (0..<5).compactMap { _ in LoopbackClient(port: engine.port) }
         for client in extra { #expect(client.waitForClose()) }
-        #expect(eventually { engine.stats.refused_table_full == 5 })
+        #expect(eventually { engine.stats.refusedTableFull == 5 })
         #expect(held[0].send([42]) && held[0].receive(exactly: 1) == [42])
         held[0].close()
         #expect(eventually { counters.closed.load(ordering: .relaxed) == 1 })
@@ -189,7 +189,7 @@ struct EchoTests {
         #expect(eventually { counters.opened.load(ordering: .relaxed) == 10 })
         let extra = (0..<5).compactMap { _ in LoopbackClient(port: engine.port) }
         for client in extra { #expect(client.waitForClose()) }
-        #expect(eventually { engine.stats.refused_over_limit + engine.stats.refused_table_full == 5 })
+        #expect(eventually { engine.stats.refusedOverLimit + engine.stats.refusedTableFull == 5 })
         #expect(held.allSatisfy { $0.send([9]) && $0.receive(exactly: 1) == [9] })
         (held + extra).forEach { $0.close() }
         #expect(eventually { counters.closed.load(ordering: .relaxed) == 10 })
@@ -207,7 +207,7 @@ struct EchoTests {
         #expect(eventually { counters.opened.load(ordering: .relaxed) == 3 })
         let extra = try #require(LoopbackClient(port: engine.port))
         #expect(extra.waitForClose())
-        #expect(eventually { engine.stats.refused_over_limit == 1 })
+        #expect(eventually { engine.stats.refusedOverLimit == 1 })
         // Raised past what the tables hold: capped at their total, and the next one is served.
         #expect(engine.setMaxConnections(1_000_000) == UInt32(engine.tableSize * engine.workerCount))
         let late = try #require(LoopbackClient(port: engine.port))

@@ -12,8 +12,8 @@ final class SharedSendHandler: WorkerHandler {
 
     init(frame: OpaquePointer) { self.frame = frame }
 
-    func handle(_ events: UnsafeMutableBufferPointer<rg_event>, on worker: Worker) {
-        for event in events where Int32(event.kind) == Int32(RG_EV_DATA.rawValue) {
+    func handle(_ events: UnsafeMutableBufferPointer<EngineEvent>, on worker: Worker) {
+        for event in events where event.kind == .data {
             for _ in 0..<Int(event.result) {
                 let open: [UInt8] = [UInt8(ascii: "<")], close: [UInt8] = [UInt8(ascii: ">")]
                 _ = open.withUnsafeBytes { worker.send(event.connection, $0) }

@@ -7,7 +7,7 @@ import Testing
 /// What the handler saw, batch by batch, for the test to read afterwards.
 private final class TickOrderLog: Sendable {
     struct Seen {
-        var batches: [[UInt32]] = []
+        var batches: [[UInt8]] = []
         var opened: [ConnectionID] = []
         /// For each tick: was input pending on the parked connection, and had its data arrived yet.
         var parkedAtTick: [(pending: Bool, delivered: Bool)] = []
@@ -25,14 +25,14 @@ private final class StallingHandler: WorkerHandler {
 
     init(_ log: TickOrderLog) { self.log = log }
 
-    func handle(_ events: UnsafeMutableBufferPointer<rg_event>, on worker: Worker) {
-        var kinds: [UInt32] = []
+    func handle(_ events: UnsafeMutableBufferPointer<EngineEvent>, on worker: Worker) {
+        var kinds: [UInt8] = []
         for event in events {
-            kinds.append(UInt32(event.kind))
-            switch UInt32(event.kind) {
-            case RG_EV_OPEN.rawValue:
+            kinds.append(event.rawKind)
+            switch event.kind {
+            case .open:
                 log.seen.withLock { $0.opened.append(event.connection) }
-            case RG_EV_DATA.rawValue:
+            case .data:
                 let bytes = UnsafeRawBufferPointer(start: event.data, count: Int(event.result))
                 if bytes.elementsEqual("slow".utf8) { usleep(80_000) }
                 let parkNow = log.seen.withLock { seen in
@@ -42,7 +42,7 @@ private final class StallingHandler: WorkerHandler {
                     return !seen.parked
                 }
                 if parkNow { worker.park(event.connection) }
-            case RG_EV_TICK.rawValue:
+            case .tick:
                 log.seen.withLock { seen in
                     guard seen.opened.count == 3 else { return }
                     seen.parkedAtTick.append((worker.inputPending(seen.opened[2]), seen.parkedDelivered))
@@ -86,8 +86,8 @@ struct TickOrderTests {
         let seen = log.seen.withLock { $0 }
         // Within a batch, no data event follows a tick.
         for kinds in seen.batches {
-            if let tick = kinds.firstIndex(of: RG_EV_TICK.rawValue) {
-                #expect(!kinds[tick...].contains(RG_EV_DATA.rawValue), "batch \(kinds)")
+            if let tick = kinds.firstIndex(of: EngineEvent.Kind.tick.rawValue) {
+                #expect(!kinds[tick...].contains(EngineEvent.Kind.data.rawValue), "batch \(kinds)")
             }
         }
         // A tick between the parked connection's poll and its recv saw the input as pending;
