@@ -61,20 +61,20 @@ let package = Package(
         .target(
             name: "RingGateway",
             dependencies: [
-                "CRingCore", "RingEngine", "RingWebSocket", "RingTimers", "RingGateProtocol",
+                "RingEngine", "RingWebSocket", "RingTimers", "RingGateProtocol",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "RingGateService",
-            dependencies: ["CRingCore", "RingEngine", "RingGateway", "RingWebSocket", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["RingEngine", "RingGateway", "RingWebSocket", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "ringgate",
             dependencies: [
-                "CRingCore", "RingGateService", "RingGateway", "RingEngine", "RingWebSocket",
+                "RingGateService", "RingGateway", "RingEngine", "RingWebSocket",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -82,7 +82,7 @@ let package = Package(
         .executableTarget(
             name: "ringload",
             dependencies: [
-                "CRingCore", "RingEngine", "RingWebSocket", "RingTimers",
+                "RingEngine", "RingWebSocket", "RingTimers",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
@@ -92,7 +92,7 @@ let package = Package(
         .testTarget(name: "RingWebSocketTests", dependencies: ["RingWebSocket"], swiftSettings: swiftSettings),
         .testTarget(name: "RingTimersTests", dependencies: ["RingTimers"], swiftSettings: swiftSettings),
         .testTarget(name: "RingGatewayTests", dependencies: [
-                "CRingCore", "RingGateway", "RingEngine", "RingWebSocket", .product(name: "Logging", package: "swift-log"),
+                "RingGateway", "RingEngine", "RingWebSocket", .product(name: "Logging", package: "swift-log"),
             ], swiftSettings: swiftSettings),
         .testTarget(
             name: "RingGateServiceTests",

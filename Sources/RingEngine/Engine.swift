@@ -1,4 +1,4 @@
-public import CRingCore
+import CRingCore
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,4 +1,4 @@
-public import CRingCore
+import CRingCore
 
 /// A connection as the core names it: its slot in a worker's table and the
 /// slot's generation, so a stale id is refused.
@@ -66,8 +66,8 @@ public struct Worker: @unchecked Sendable {
 
     /// Queues a shared frame (`rg_shared`) by reference: no copy per recipient.
     @inline(__always)
-    public func sendShared(_ id: ConnectionID, _ frame: OpaquePointer) -> SendRefusal? {
-        refusal(rg_conn_send_shared(raw, id.slot, id.generation, frame))
+    public func sendShared(_ id: ConnectionID, _ shared: SharedBytes) -> SendRefusal? {
+        refusal(rg_conn_send_shared(raw, id.slot, id.generation, shared.raw))
     }
 
     /// Closes the connection the way `mode` says; `.closed` follows.
@@ -86,7 +86,7 @@ public struct Worker: @unchecked Sendable {
     /// `bytes` are freed or none is left; `measure` tells a message's length, and whether it
     /// may go, from its first bytes (`rg_conn_drop_oldest`). Nil when the connection cannot
     /// drop (TLS, closing, stale); otherwise what was freed, possibly less than asked.
-    public func dropOldest(_ id: ConnectionID, bytes: Int, measure: rg_record_measure) -> (bytes: Int, messages: Int)? {
+    public func dropOldest(_ id: ConnectionID, bytes: Int, measure: RecordMeasure) -> (bytes: Int, messages: Int)? {
         var records: UInt32 = 0
         let freed = rg_conn_drop_oldest(raw, id.slot, id.generation, UInt32(clamping: bytes), measure, &records)
         return freed < 0 ? nil : (Int(freed), Int(records))

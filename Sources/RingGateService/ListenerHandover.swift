@@ -1,5 +1,5 @@
 public import RingGateway
-import CRingCore
+import RingEngine
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -54,11 +54,9 @@ public final class ListenerHandover {
             close(fd)
             throw GatewayError(description: "takeover: the running gateway closed the control connection")
         }
-        var fds = [Int32](repeating: -1, count: 4096)
-        var count: UInt32 = 0
-        var header = [UInt8](repeating: 0, count: 256)
-        let got = rg_fds_recv(fd, &fds, UInt32(fds.count), &count, &header, header.count)
-        let text = got > 0 ? String(decoding: header[..<Int(got)], as: UTF8.self) : ""
+        let (got, header, fds) = DescriptorPassing.receive(fd, capacity: 256, maxDescriptors: 4096)
+        let count = fds.count
+        let text = String(decoding: header, as: UTF8.self)
         let fields = Self.fields(text)
         let tls = fields["tls"] ?? 0
         guard text.hasPrefix("ringgate-handover "), let listeners = fields["listeners"], let admin = fields["admin"],
@@ -67,7 +65,7 @@ public final class ListenerHandover {
             for index in 0..<Int(count) { close(fds[index]) }
             close(fd)
             throw GatewayError(description: "takeover: unexpected answer from the control socket \(path) "
-                               + "(\(got < 0 ? String(cString: strerror(-got)) : "'\(text)'"))")
+                               + "(\(got < 0 ? String(cString: strerror(Int32(-got))) : "'\(text)'"))")
         }
         listenerFDs = Array(fds[..<listeners])
         tlsListenerFDs = Array(fds[listeners..<(listeners + tls)])
@@ -187,7 +185,7 @@ public final class ControlServer: @unchecked Sendable {
         let (listeners, tls, admin) = offer()
         let fds = listeners + tls + (admin.map { [$0] } ?? [])
         let header = Array("ringgate-handover listeners=\(listeners.count) tls=\(tls.count) admin=\(admin == nil ? 0 : 1)\n".utf8)
-        guard rg_fds_send(client, fds, UInt32(fds.count), header, header.count) > 0 else { return false }
+        guard DescriptorPassing.send(client, fds, message: header) > 0 else { return false }
         guard readLine(client) == "ready" else { return false }
         unlink(path)
         handedOver()

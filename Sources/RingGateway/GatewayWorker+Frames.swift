@@ -62,10 +62,10 @@ extension GatewayWorker {
     @discardableResult
     func sendShared(_ slot: UInt32, _ frame: SharedFrame) -> Bool {
         let connection = id(slot)
-        switch worker.sendShared(connection, frame.raw) {
+        switch worker.sendShared(connection, frame.shared) {
         case nil: break
         case .full:
-            guard makeRoom(slot, for: frame.bytes.count), worker.sendShared(connection, frame.raw) == nil else { return overflow(slot) }
+            guard makeRoom(slot, for: frame.bytes.count), worker.sendShared(connection, frame.shared) == nil else { return overflow(slot) }
         case .stale, .closing: return false
         }
         counters.messagesOut += 1

@@ -1,4 +1,3 @@
-import CRingCore
 import Logging
 import RingEngine
 import RingWebSocket
@@ -9,7 +8,7 @@ import RingWebSocket
 // oldest queued messages that have not started to leave, so it keeps the newest.
 
 /// For `Worker.dropOldest`: whole data messages may go; control frames and fragments stay.
-private let droppableFrame: rg_record_measure = { head, available in
+private let droppableFrame: RecordMeasure = { head, available in
     guard let head, let frame = QueuedFrame.measure(UnsafeRawBufferPointer(start: head, count: Int(available))) else { return 0 }
     return frame.isWholeDataMessage ? Int64(frame.totalBytes) : -Int64(frame.totalBytes)
 }

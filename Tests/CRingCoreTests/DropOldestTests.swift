@@ -1,6 +1,6 @@
 import CRingCore
 import Glibc
-import RingEngine
+@testable import RingEngine
 import Synchronization
 import Testing
 
@@ -86,7 +86,7 @@ private final class DropHandler: WorkerHandler {
                 continue
             }
             if index % 11 == 5 {
-                #expect(worker.sendShared(id, frame) == nil)
+                #expect(worker.sendShared(id, SharedBytes(raw: frame)) == nil)
                 droppable.withLock { $0.append(0) }
                 total += Int(rg_shared_length(frame))
                 continue

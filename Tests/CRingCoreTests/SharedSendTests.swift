@@ -1,6 +1,6 @@
 import CRingCore
 import Glibc
-import RingEngine
+@testable import RingEngine
 import Synchronization
 import Testing
 
@@ -17,7 +17,7 @@ final class SharedSendHandler: WorkerHandler {
             for _ in 0..<Int(event.result) {
                 let open: [UInt8] = [UInt8(ascii: "<")], close: [UInt8] = [UInt8(ascii: ">")]
                 _ = open.withUnsafeBytes { worker.send(event.connection, $0) }
-                if worker.sendShared(event.connection, frame) != nil { refused.add(1, ordering: .relaxed) }
+                if worker.sendShared(event.connection, SharedBytes(raw: frame)) != nil { refused.add(1, ordering: .relaxed) }
                 _ = close.withUnsafeBytes { worker.send(event.connection, $0) }
             }
         }

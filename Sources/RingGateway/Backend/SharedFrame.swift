@@ -1,37 +1,35 @@
-import CRingCore
+import RingEngine
 import RingWebSocket
 
 /// One WebSocket frame encoded once for a whole fan-out (and kept in topic
-/// history). Its bytes live in a core `rg_shared`, which every recipient's
-/// send queue references instead of copying; the core frees it when the last
-/// queue has sent it and this object is gone.
+/// history). Its bytes are `SharedBytes`, which every recipient's send queue
+/// references instead of copying; the core frees them when the last queue has
+/// sent them and this object is gone.
 final class SharedFrame: @unchecked Sendable {
     // @unchecked: the bytes are written once in init and only read afterwards;
     // the core's reference count is atomic.
-    let raw: OpaquePointer
+    let shared: SharedBytes
     /// Payload bytes (the frame minus its header), for counters.
     let payloadCount: Int
 
     init(opcode: Opcode, payload: UnsafeRawBufferPointer) {
         let header = FrameEncoder.headerSize(payloadLength: payload.count)
-        guard let made = rg_shared_create(UInt32(header + payload.count)) else {
+        guard let made = SharedBytes(count: header + payload.count) else {
             fatalError("out of memory for a \(payload.count)-byte shared frame")
         }
-        raw = made
-        let bytes = rg_shared_bytes(made)!
-        FrameEncoder.writeHeader(into: UnsafeMutableRawPointer(bytes), opcode: opcode, fin: true, payloadLength: payload.count)
+        shared = made
+        let bytes = made.bytes.baseAddress!
+        FrameEncoder.writeHeader(into: bytes, opcode: opcode, fin: true, payloadLength: payload.count)
         if let source = payload.baseAddress {
-            (UnsafeMutableRawPointer(bytes) + header).copyMemory(from: source, byteCount: payload.count)
+            (bytes + header).copyMemory(from: source, byteCount: payload.count)
         }
         payloadCount = payload.count
     }
 
-    deinit { rg_shared_release(raw) }
+    deinit { shared.release() }
 
     /// The whole frame, header included.
-    var bytes: UnsafeRawBufferPointer {
-        UnsafeRawBufferPointer(start: rg_shared_bytes(raw), count: Int(rg_shared_length(raw)))
-    }
+    var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(shared.bytes) }
 
     /// A retained reference as a number, to travel in an inbox record.
     func passRetained() -> UInt64 { UInt64(UInt(bitPattern: Unmanaged.passRetained(self).toOpaque())) }
