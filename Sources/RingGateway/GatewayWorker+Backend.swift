@@ -202,7 +202,7 @@ extension GatewayWorker {
     func noteQueueDepth(_ slot: UInt32) {
         let state = states.pointer(slot)
         guard state.pointee.link != 0, !state.pointee.flags.contains(.slowReported) else { return }
-        guard worker.queuedBytes(id(slot)) > pauseAboveBytes else { return }
+        guard sendQueue.isSlow(with: worker.queuedBytes(id(slot))) else { return }
         state.pointee.flags.insert(.slowReported)
         slowClients.append(slot)
         queueFlow(slot, slow: true)
@@ -215,7 +215,7 @@ extension GatewayWorker {
                 state.pointee.flags.remove(.slowReported)
                 return true
             }
-            guard worker.queuedBytes(id(slot)) < resumeBelowBytes else { return false }
+            guard sendQueue.resumes(with: worker.queuedBytes(id(slot))) else { return false }
             state.pointee.flags.remove(.slowReported)
             queueFlow(slot, slow: false)
             return true

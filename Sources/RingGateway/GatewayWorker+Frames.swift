@@ -33,7 +33,7 @@ extension GatewayWorker {
         let header = FrameEncoder.headerSize(payloadLength: payload.count)
         let total = header + payload.count
         let queued = worker.queuedBytes(connection)
-        if queued != 0, queued + total > sendQueueLimit, !makeRoom(slot, for: total) { return overflow(slot) }
+        if !sendQueue.fits(total, behind: queued), !makeRoom(slot, for: total) { return overflow(slot) }
         if total <= Worker.reserveCapacity {
             guard let space = worker.reserve(connection, total) ?? (makeRoom(slot, for: total) ? worker.reserve(connection, total) : nil) else {
                 return overflow(slot)  // the worker's send pool is dry
@@ -51,9 +51,7 @@ extension GatewayWorker {
         }
         counters.messagesOut += 1
         counters.bytesOut += UInt64(payload.count)
-        if configuration.slowClientPolicy == .pause, queued + total > pauseAboveBytes {
-            pause(slot)
-        }
+        if sendQueue.pausesReading(after: total, behind: queued) { pause(slot) }
         return true
     }
 

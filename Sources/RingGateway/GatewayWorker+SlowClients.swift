@@ -18,16 +18,14 @@ extension GatewayWorker {
     /// bytes fit under the queue limit (or in the send pool); true when they now do. On wss://
     /// the queue holds encrypted records, which cannot be cut: false.
     func makeRoom(_ slot: UInt32, for total: Int) -> Bool {
-        guard configuration.slowClientPolicy == .drop else { return false }
         let connection = id(slot)
         let queued = worker.queuedBytes(connection)
-        // Past the limit, what exceeds it; within it (the pool is dry), the new message's size.
-        let want = queued + total > sendQueueLimit ? queued + total - sendQueueLimit : total
-        guard let dropped = worker.dropOldest(connection, bytes: want, measure: droppableFrame) else { return false }
+        guard let want = sendQueue.bytesToDrop(for: total, behind: queued),
+              let dropped = worker.dropOldest(connection, bytes: want, measure: droppableFrame) else { return false }
         counters.droppedOldest += UInt64(dropped.messages)
         noteDrops(UInt64(dropped.messages))
         let left = queued - dropped.bytes
-        return left == 0 || left + total <= sendQueueLimit
+        return sendQueue.fitsAfterDrop(total, left: left)
     }
 
     /// The client's queue (or the worker's pool) is full: the client is not keeping up. Under
@@ -72,7 +70,7 @@ extension GatewayWorker {
                 state.pointee.flags.remove(.paused)
                 return true
             }
-            guard worker.queuedBytes(id(slot)) < resumeBelowBytes else { return false }
+            guard sendQueue.resumes(with: worker.queuedBytes(id(slot))) else { return false }
             state.pointee.flags.remove(.paused)
             resumeReading(slot)
             return true

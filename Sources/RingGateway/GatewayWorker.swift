@@ -66,9 +66,8 @@ final class GatewayWorker: WorkerHandler {
     var limits: ConnectionLimits
     /// A new set from a reload, waiting for the worker's thread; see GatewayWorker+Reload.swift.
     let reloadedLimits = Mutex<ConnectionLimits?>(nil)
-    let sendQueueLimit: Int
-    let pauseAboveBytes: Int
-    let resumeBelowBytes: Int
+    /// The per-connection queue limit and what a full queue means; see SendQueuePolicy.swift.
+    let sendQueue: SendQueuePolicy
 
     init(configuration: GatewayConfiguration, worker: Worker, tableSize: Int, backend: BackendContext?, clock: TickClock) {
         self.configuration = configuration
@@ -85,9 +84,7 @@ final class GatewayWorker: WorkerHandler {
         now = clock.now()
         wheel = TimingWheel(capacity: tableSize, slotCount: configuration.wheelSlots, startTick: now)
         application = EchoApplication()
-        sendQueueLimit = Int(configuration.engine.sendQueueLimitBytes)
-        pauseAboveBytes = Int(configuration.engine.sendQueueLimitBytes / 2)
-        resumeBelowBytes = Int(configuration.engine.sendQueueLimitBytes / 4)
+        sendQueue = SendQueuePolicy(limit: Int(configuration.engine.sendQueueLimitBytes), slowClients: configuration.slowClientPolicy)
         dropLog = LogThrottle(intervalTicks: configuration.ticks(10_000))
         clientTopicLog = LogThrottle(intervalTicks: configuration.ticks(10_000))
         clientTopicPrefixes = backend == nil ? [] : configuration.backend.clientTopicPrefixes.map { Array($0.utf8) }
