@@ -94,7 +94,7 @@ extension GatewayWorker {
     func queueOpen(_ slot: UInt32, _ request: UpgradeRequest?, remote: String = "", on link: BackendLink, flags: UInt8) {
         let conn = linkConnectionID(slot)
         let stored = openRecords[slot]
-        link.queue { writer in
+        link.queue(from: worker.index) { writer in
             writer.begin(LinkEvent.open.rawValue)
             writer.u64(conn)
             writer.u8(flags)
@@ -128,7 +128,7 @@ extension GatewayWorker {
             return
         }
         let conn = linkConnectionID(slot)
-        let queued = link.queue { writer in
+        let queued = link.queue(from: worker.index) { writer in
             writer.begin(LinkEvent.message.rawValue)
             writer.u64(conn)
             writer.u8(kind == .text ? LinkPayloadKind.text.rawValue : LinkPayloadKind.binary.rawValue)
@@ -176,7 +176,7 @@ extension GatewayWorker {
         state.pointee.flags.insert(.closeReported)
         guard let link = routedLink(slot), link.alive.load(ordering: .relaxed) else { return }
         let conn = linkConnectionID(slot)
-        link.queue { writer in
+        link.queue(from: worker.index) { writer in
             writer.begin(LinkEvent.closed.rawValue)
             writer.u64(conn)
             writer.u16(code)
@@ -225,7 +225,7 @@ extension GatewayWorker {
     private func queueFlow(_ slot: UInt32, slow: Bool) {
         guard let link = routedLink(slot), link.alive.load(ordering: .relaxed) else { return }
         let conn = linkConnectionID(slot)
-        link.queue { writer in
+        link.queue(from: worker.index) { writer in
             writer.begin(LinkEvent.flow.rawValue)
             writer.u64(conn)
             writer.u8(slow ? 1 : 0)

@@ -1,4 +1,5 @@
 import Logging
+import RingEngine
 import RingGateProtocol
 import RingWebSocket
 import Synchronization
@@ -60,7 +61,7 @@ extension GatewayWorker {
     private func queueTopicEvent(_ slot: UInt32, _ event: LinkEvent, _ topic: UnsafeRawBufferPointer) {
         guard let link = routedLink(slot), link.alive.load(ordering: .relaxed) else { return }
         let conn = linkConnectionID(slot)
-        link.queue { writer in
+        link.queue(from: worker.index) { writer in
             writer.begin(event.rawValue)
             writer.u64(conn)
             writer.raw(topic)

@@ -95,7 +95,7 @@ extension GatewayWorker {
         // One DRAINING per link: thread 0 tells every worker once.
         let deadline = UInt32(clamping: Int(drain.windowTicks) * Int(configuration.tickMs))
         for link in backend.directory.links where link.alive.load(ordering: .relaxed) {
-            link.queue { writer in
+            link.queue(from: worker.index) { writer in
                 writer.begin(LinkEvent.draining.rawValue)
                 writer.u32(deadline)
                 writer.end()

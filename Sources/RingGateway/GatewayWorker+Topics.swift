@@ -46,7 +46,7 @@ extension GatewayWorker {
         guard let link = routedLink(slot), link.alive.load(ordering: .relaxed) else { return }
         let conn = linkConnectionID(slot)
         let evicted = topic.history.withLock { $0.evictedUpTo }
-        link.queue { writer in
+        link.queue(from: worker.index) { writer in
             writer.begin(LinkEvent.gap.rawValue)
             writer.u64(conn)
             writer.u64(since)

@@ -71,8 +71,7 @@ extension BackendHub {
                 hub.link.eventsWritten.add(UInt64(hub.output.frames), ordering: .relaxed)
                 hub.output.reset()
                 hub.outputOffset = 0
-                hub.link.outbox.withLock { swap(&$0, &hub.output) }
-                if hub.output.isEmpty { break }
+                guard takeOutbox(hub) else { break }
             }
             let written = hub.output.bytes.withUnsafeBytes { raw in
                 write(hub.link.fd, raw.baseAddress! + hub.outputOffset, raw.count - hub.outputOffset)
@@ -92,6 +91,22 @@ extension BackendHub {
         } else if queued < configuration.linkQueueLimitBytes / 2 {
             hub.link.congested.store(false, ordering: .relaxed)
         }
+    }
+
+    /// Swaps the next outbox with events, round robin from where the last take left off, into
+    /// the (empty) output; false when every outbox is empty. A swap, not a copy: each thread's
+    /// batch goes out in a write of its own.
+    private func takeOutbox(_ hub: HubLink) -> Bool {
+        let outboxes = hub.link.outboxes
+        for step in 0..<outboxes.count {
+            let index = (hub.nextOutbox + step) % outboxes.count
+            outboxes[index].events.withLock { swap(&$0, &hub.output) }
+            if !hub.output.isEmpty {
+                hub.nextOutbox = index + 1
+                return true
+            }
+        }
+        return false
     }
 
     /// Closes the link, counts what it still held for the worker, and tells every

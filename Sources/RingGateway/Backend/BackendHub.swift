@@ -150,10 +150,10 @@ final class BackendHub: @unchecked Sendable {
                 close(fd)
                 continue
             }
-            let link = HubLink(link: BackendLink(id: id, fd: fd), maxFrame: configuration.maxFrameBytes)
+            let link = HubLink(link: BackendLink(id: id, fd: fd, threads: inboxes.count), maxFrame: configuration.maxFrameBytes)
             links.append(link)
             counters.linksAccepted += 1
-            link.link.queue { writer in
+            link.link.queue(from: link.link.hubOutbox) { writer in
                 writer.begin(LinkEvent.hello.rawValue)
                 writer.u16(LinkProtocol.version)
                 writer.u16(0)
@@ -186,6 +186,8 @@ final class HubLink {
     /// Events taken from the outbox and not fully written.
     var output = LinkWriter()
     var outputOffset = 0
+    /// The outbox the next take starts from, so no thread's events wait behind another's.
+    var nextOutbox = 0
     var helloSeen = false
     var wantsWrite = false
     var failed = false

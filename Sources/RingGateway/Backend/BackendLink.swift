@@ -1,17 +1,26 @@
 import RingGateProtocol
 import Synchronization
 
+/// Events one thread queued for a link and the hub has not taken yet.
+final class LinkOutbox: Sendable {
+    let events = Mutex(LinkWriter(capacity: 16 << 10))
+}
+
 /// One application worker's link, shared by the hub (which owns the socket)
 /// and the gateway threads (which queue events for it and route to it).
+///
+/// Each gateway thread queues into an outbox of its own, so no two gateway threads take the
+/// same lock for a message; only the hub, taking a batch, meets each thread's lock. A
+/// connection lives on one thread, so its events stay in order.
 final class BackendLink: Sendable {
     /// Small and reused round-robin, so gateway threads can index a table by it.
     let id: UInt16
     let fd: Int32
     /// The worker's name from its HELLO; routing hashes it.
     let name: Mutex<String> = Mutex("")
-    /// Events waiting for the hub to write them.
-    let outbox = Mutex(LinkWriter(capacity: 64 << 10))
-    /// Bytes in `outbox` plus those the hub holds but has not written.
+    /// Events waiting for the hub to write them: one outbox per gateway thread, then the hub's.
+    let outboxes: [LinkOutbox]
+    /// Bytes in the outboxes plus those the hub holds but has not written.
     let queuedBytes = Atomic<Int>(0)
     /// Past the queue limit: gateway threads pause clients routed here.
     let congested = Atomic<Bool>(false)
@@ -24,19 +33,23 @@ final class BackendLink: Sendable {
     let eventsWritten = Atomic<UInt64>(0)
     let commandsRead = Atomic<UInt64>(0)
 
-    init(id: UInt16, fd: Int32) {
+    init(id: UInt16, fd: Int32, threads: Int) {
         self.id = id
         self.fd = fd
+        outboxes = (0...threads).map { _ in LinkOutbox() }
     }
 
-    /// Appends one event built by `write`; the hub is woken by the caller once per batch.
-    /// False, with nothing queued, once the link failed: `alive` is read under the outbox's
-    /// lock, which the hub holds when it fails the link and counts what the outbox held, so
-    /// every event is either in that count or refused here.
+    /// The outbox of events the hub queues itself (HELLO).
+    var hubOutbox: Int { outboxes.count - 1 }
+
+    /// Appends one event built by `write` to `thread`'s outbox; the hub is woken by the caller
+    /// once per batch. False, with nothing queued, once the link failed: `alive` is read under
+    /// the outbox's lock, and the hub clears it before it takes each outbox's lock to count
+    /// what it held, so every event is either in that count or refused here.
     @inline(__always)
     @discardableResult
-    func queue(_ write: (inout LinkWriter) -> Void) -> Bool {
-        let added = outbox.withLock { writer -> Int? in
+    func queue(from thread: Int, _ write: (inout LinkWriter) -> Void) -> Bool {
+        let added = outboxes[thread].events.withLock { writer -> Int? in
             guard alive.load(ordering: .relaxed) else { return nil }
             let before = writer.count
             write(&writer)
@@ -47,13 +60,16 @@ final class BackendLink: Sendable {
         return true
     }
 
-    /// Marks the link failed and takes what its outbox held, in one step against `queue`.
+    /// Marks the link failed and takes what its outboxes held, against `queue`.
     func fail() -> [UInt8] {
-        outbox.withLock { outbox in
-            alive.store(false, ordering: .releasing)
-            let taken = outbox.bytes
-            outbox.reset()
-            return taken
+        alive.store(false, ordering: .releasing)
+        var taken: [UInt8] = []
+        for outbox in outboxes {
+            outbox.events.withLock { events in
+                taken.append(contentsOf: events.bytes)
+                events.reset()
+            }
         }
+        return taken
     }
 }

@@ -36,13 +36,14 @@ final class PresenceCollector: Sendable {
             return parts.remaining == 0 ? parts : nil
         }
         guard let finished else { return false }
-        if link.alive.load(ordering: .relaxed) { queueAnswer(finished) }
+        if link.alive.load(ordering: .relaxed) { queueAnswer(finished, from: worker) }
         return true
     }
 
-    private func queueAnswer(_ parts: Parts) {
+    /// `thread`: the outbox of the gateway thread that added the last part.
+    private func queueAnswer(_ parts: Parts, from thread: Int) {
         let all = parts.ids.joined().dropFirst(Int(offset)).prefix(Int(limit))
-        link.queue { writer in
+        link.queue(from: thread) { writer in
             writer.begin(LinkEvent.presence.rawValue)
             writer.u32(request)
             writer.u32(UInt32(clamping: parts.total))
