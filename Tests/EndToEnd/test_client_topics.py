@@ -9,7 +9,7 @@ import pytest
 from websockets.asyncio.client import connect
 
 from conftest import BINARY
-from linkworker import MESSAGE, OPEN, PRESENCE, SUBSCRIBED, UNSUBSCRIBED
+from linkworker import CLOSED, MESSAGE, OPEN, PRESENCE, SUBSCRIBED, UNSUBSCRIBED
 from test_topics import accept_into, join, run, socket_path  # noqa: F401 (fixture)
 
 
@@ -122,3 +122,40 @@ def test_topics_nobody_keeps_are_removed_so_clients_cannot_use_up_max_topics(gat
     run(scenario())
     stats = server.wait_for_stats(lambda s: s.get("topics_reclaimed", 0) >= 100, timeout_s=10)
     assert stats["topics_reclaimed"] >= 100, stats
+
+
+def test_topic_counts_do_not_leak_under_concurrent_subscribes_on_two_threads(gateway, socket_path):
+    """20 clients on two gateway threads subscribe to and leave the same 4 names at once, 30
+    times each, under --max-topics 5. A subscriber count that leaked would keep a topic forever
+    and use the limit up; one that ran short would drop a topic someone still holds. At the
+    end every client holds room.last and gets its publication, and, once they leave, 5 new
+    names still fit."""
+    server = gateway("--workers", "2", "--backend-socket", socket_path, "--client-topics", "room.",
+                     "--max-topics", "5")
+    worker = join(server, socket_path, on_open=accept_into(None))
+
+    async def churn(ws, seed):
+        for round_ in range(30):
+            name = f"room.{(seed + round_) % 4}"
+            assert await ask(ws, f"\0sub {name}") == f"\0ok sub {name}"
+            assert await ask(ws, f"\0unsub {name}") == f"\0ok unsub {name}"
+
+    async def scenario():
+        clients = [await connect(f"ws://127.0.0.1:{server.port}/") for _ in range(20)]
+        for _ in clients:
+            worker.expect(OPEN)
+        await asyncio.gather(*(churn(ws, index) for index, ws in enumerate(clients)))
+        for ws in clients:
+            assert await ask(ws, "\0sub room.last") == "\0ok sub room.last"
+        worker.publish("room.last", "to all")
+        for ws in clients:
+            assert await asyncio.wait_for(ws.recv(), 5) == "to all"
+        for ws in clients:
+            await ws.close()
+        late = await connect(f"ws://127.0.0.1:{server.port}/")
+        worker.expect(OPEN, skip=(SUBSCRIBED, UNSUBSCRIBED, CLOSED))
+        for index in range(5):
+            assert await ask(late, f"\0sub room.new{index}") == f"\0ok sub room.new{index}"
+        await late.close()
+
+    run(scenario())
