@@ -342,3 +342,27 @@ def test_a_publish_burst_waits_in_the_inbox_instead_of_piling_up_fan_outs(gatewa
         for client in clients:
             client.close()
         worker.close()
+
+
+def test_topics_a_worker_subscribes_to_and_leaves_are_removed(gateway, socket_path):
+    """Under --max-topics 3 a worker subscribes a client to 30 names in turn, leaving each
+    before the next: none is refused (each goes when its subscriber leaves and its SUBSCRIBE
+    was applied), and the last one delivers."""
+    server = gateway("--workers", "2", "--backend-socket", socket_path, "--max-topics", "3")
+    worker = join(server, socket_path, on_open=accept_into(None))
+    with RawClient(server.port, timeout_s=10) as client:
+        client.handshake()
+        conn = worker.expect(OPEN)["conn"]
+        for index in range(30):
+            worker.subscribe(conn, f"t{index}")
+            worker.presence(index, f"t{index}")  # answered once the subscribe was applied
+            assert worker.expect(PRESENCE)["total"] == 1
+            worker.unsubscribe(conn, f"t{index}")
+        worker.subscribe(conn, "t-last")
+        worker.presence(99, "t-last")
+        assert worker.expect(PRESENCE)["total"] == 1
+        worker.publish("t-last", "last")
+        assert client.read_frame() == (True, 0x1, b"last")
+    stats = server.wait_for_stats(lambda s: s.get("topics_reclaimed", 0) >= 30, timeout_s=10)
+    assert stats["topics_refused"] == 0 and stats["topics_reclaimed"] >= 30, stats
+    worker.close()
