@@ -58,10 +58,11 @@ let package = Package(
             name: "ringgate-chat-worker", dependencies: ["RingGateBackend"], path: "Examples/swift/ChatWorker",
             swiftSettings: swiftSettings
         ),
+        .target(name: "RingTopics", dependencies: ["RingEngine", "RingWebSocket"], swiftSettings: swiftSettings),
         .target(
             name: "RingGateway",
             dependencies: [
-                "RingEngine", "RingWebSocket", "RingTimers", "RingGateProtocol",
+                "RingTopics", "RingEngine", "RingWebSocket", "RingTimers", "RingGateProtocol",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -90,6 +91,7 @@ let package = Package(
         ),
         .testTarget(name: "CRingCoreTests", dependencies: ["RingEngine", "CRingCore"], swiftSettings: swiftSettings),
         .testTarget(name: "RingWebSocketTests", dependencies: ["RingWebSocket"], swiftSettings: swiftSettings),
+        .testTarget(name: "RingTopicsTests", dependencies: ["RingTopics", "RingEngine"], swiftSettings: swiftSettings),
         .testTarget(name: "RingTimersTests", dependencies: ["RingTimers"], swiftSettings: swiftSettings),
         .testTarget(name: "RingGatewayTests", dependencies: [
                 "RingGateway", "RingEngine", "RingWebSocket", .product(name: "Logging", package: "swift-log"),

@@ -1,4 +1,5 @@
 public import RingGateway
+import RingEngine
 
 /// One series of the `/metrics` page: a metric name, optional labels, and where its value comes
 /// from. A new counter in GatewayCounters or rg_stats is one line in `GatewayMetrics.series`.

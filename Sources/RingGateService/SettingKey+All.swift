@@ -1,6 +1,7 @@
 import RingGateway
 import Logging
 import RingEngine
+import RingTopics
 import RingWebSocket
 
 // Every configuration key, in `--help` order. A new key is one entry here: its kind, its place in

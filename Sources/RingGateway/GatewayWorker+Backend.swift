@@ -1,3 +1,4 @@
+import RingTopics
 import Logging
 #if canImport(Glibc)
 import Glibc

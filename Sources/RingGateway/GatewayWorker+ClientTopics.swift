@@ -1,5 +1,6 @@
 import Logging
 import RingEngine
+import RingTopics
 import RingGateProtocol
 import RingWebSocket
 import Synchronization

@@ -1,4 +1,5 @@
 import RingEngine
+import RingTopics
 import RingTimers
 import RingWebSocket
 

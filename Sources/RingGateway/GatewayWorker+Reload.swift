@@ -1,3 +1,4 @@
+import RingEngine
 import RingTimers
 import Synchronization
 

@@ -1,3 +1,4 @@
+import RingEngine
 import RingWebSocket
 
 /// A client's inbound traffic in the current one-second window. A fixed window

@@ -1,3 +1,4 @@
+import RingEngine
 /// One worker's storage for messages (and control frames) that span receive buffers, by slot.
 ///
 /// A split message is common (every message longer than a receive buffer, and any frame that

@@ -1,3 +1,4 @@
+import RingTopics
 /// How WebSocket connections are assigned to application workers.
 public enum RoutePolicy: Sendable, Equatable {
     /// The worker with the fewest connections.

@@ -1,3 +1,4 @@
+import RingTopics
 import RingWebSocket
 
 /// What one gateway thread needs of the worker link.

@@ -1,3 +1,4 @@
+import RingTopics
 /// Counters of the worker link, kept by the hub thread and the gateway threads.
 public struct BackendCounters: Sendable, Equatable {
     public var linksAccepted: UInt64 = 0

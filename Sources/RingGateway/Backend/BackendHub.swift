@@ -1,3 +1,4 @@
+import RingTopics
 import Logging
 import RingGateProtocol
 import Synchronization

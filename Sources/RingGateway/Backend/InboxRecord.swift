@@ -1,3 +1,4 @@
+import RingTopics
 import RingGateProtocol
 
 /// Records the hub queues for a gateway thread (internal, not the wire protocol):

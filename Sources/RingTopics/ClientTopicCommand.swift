@@ -8,29 +8,29 @@
 /// message and answers with one text message that starts with NUL too (ClientTopicReply).
 /// NUL starts no text that applications send in practice (JSON, chat lines), and it costs one
 /// byte compare per text message to recognize.
-struct ClientTopicCommand {
-    enum Verb: Equatable {
+package struct ClientTopicCommand {
+    package enum Verb: Equatable {
         case subscribe
         case unsubscribe
 
-        var word: StaticString { self == .subscribe ? "sub" : "unsub" }
+        package var word: StaticString { self == .subscribe ? "sub" : "unsub" }
     }
 
-    static let marker: UInt8 = 0
-    static let maxTopicBytes = 255
+    package static let marker: UInt8 = 0
+    package static let maxTopicBytes = 255
 
-    let verb: Verb
+    package let verb: Verb
     /// Bytes of the message that was parsed; valid as long as it is.
-    let topic: UnsafeRawBufferPointer
+    package let topic: UnsafeRawBufferPointer
 
     /// Whether `message` is for the gateway (starts with the marker).
     @inline(__always)
-    static func isCommand(_ message: UnsafeRawBufferPointer) -> Bool {
+    package static func isCommand(_ message: UnsafeRawBufferPointer) -> Bool {
         !message.isEmpty && message[0] == marker
     }
 
     /// The command in `message`, which starts with the marker; nil when it is not one.
-    static func parse(_ message: UnsafeRawBufferPointer) -> ClientTopicCommand? {
+    package static func parse(_ message: UnsafeRawBufferPointer) -> ClientTopicCommand? {
         guard let verb = message.count > 4 && message[4] == UInt8(ascii: " ") ? Verb.subscribe
                 : message.count > 6 && message[6] == UInt8(ascii: " ") ? Verb.unsubscribe : nil
         else { return nil }
@@ -47,7 +47,7 @@ struct ClientTopicCommand {
 
 /// The gateway's answer to a client's topic command: "\0" + status + " " + verb + " " + topic,
 /// or "\0bad" for a message that starts with NUL but is no command.
-enum ClientTopicReply: Equatable {
+package enum ClientTopicReply: Equatable {
     /// Done (also when there was nothing to do: subscribed already, or not subscribed).
     case ok
     /// The topic is not under one of the configured prefixes.
@@ -57,7 +57,7 @@ enum ClientTopicReply: Equatable {
     /// Not a command.
     case bad
 
-    var word: StaticString {
+    package var word: StaticString {
         switch self {
         case .ok: "ok"
         case .denied: "denied"
@@ -67,9 +67,9 @@ enum ClientTopicReply: Equatable {
     }
 
     /// Writes the answer into `buffer` (at least `maxBytes`); returns its length.
-    static let maxBytes = 1 + 6 + 1 + 5 + 1 + ClientTopicCommand.maxTopicBytes
+    package static let maxBytes = 1 + 6 + 1 + 5 + 1 + ClientTopicCommand.maxTopicBytes
 
-    func write(into buffer: UnsafeMutableRawBufferPointer, for command: ClientTopicCommand?) -> Int {
+    package func write(into buffer: UnsafeMutableRawBufferPointer, for command: ClientTopicCommand?) -> Int {
         var at = 0
         func put(_ bytes: UnsafeRawBufferPointer) {
             UnsafeMutableRawBufferPointer(rebasing: buffer[at..<(at + bytes.count)]).copyMemory(from: bytes)

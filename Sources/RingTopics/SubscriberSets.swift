@@ -1,3 +1,5 @@
+import RingEngine
+
 /// One gateway thread's topic subscriptions: for each topic a dense list of
 /// subscribed slots (what a fan-out walks), and for each slot a chain of its
 /// memberships (what a disconnect walks), each knowing its place in the
@@ -7,44 +9,44 @@
 /// subscription, and 4 bytes per slot for the chain head (untouched pages of
 /// the slot array cost nothing). Both arrays grow by doubling, so resident
 /// memory per subscription is higher (README, "Topics and fan-out").
-struct SubscriberSets {
-    struct Entry {
+package struct SubscriberSets {
+    package struct Entry {
         /// `UInt32.max` marks an entry removed while a fan-out walks the list.
         var slot: UInt32
         var node: UInt32
     }
 
-    struct Node {
+    package struct Node {
         var topic: UInt32
         var index: UInt32
         var next: UInt32
     }
 
-    struct TopicList {
+    package struct TopicList {
         var entries: [Entry] = []
         var activeFanouts = 0
         var holes = 0
         var count: Int { entries.count - holes }
     }
 
-    static let removed = UInt32.max
+    package static let removed = UInt32.max
 
-    private(set) var lists: [UInt32: TopicList] = [:]
+    package private(set) var lists: [UInt32: TopicList] = [:]
     /// Node 0 is unused, so 0 can mean "none" in chains and heads.
     private var nodes: [Node] = [Node(topic: 0, index: 0, next: 0)]
     private var freeNodes: [UInt32] = []
     private let heads: SlotArray<UInt32>
 
-    init(tableSize: Int) { heads = SlotArray(count: tableSize) }
+    package init(tableSize: Int) { heads = SlotArray(count: tableSize) }
 
-    func release() { heads.unmap() }
+    package func release() { heads.unmap() }
 
-    func count(_ topic: UInt32) -> Int { lists[topic]?.count ?? 0 }
+    package func count(_ topic: UInt32) -> Int { lists[topic]?.count ?? 0 }
 
-    var subscriptionCount: Int { nodes.count - 1 - freeNodes.count }
+    package var subscriptionCount: Int { nodes.count - 1 - freeNodes.count }
 
     /// Whether `slot` is subscribed to `topic`; walks the slot's chain.
-    func contains(_ slot: UInt32, _ topic: UInt32) -> Bool {
+    package func contains(_ slot: UInt32, _ topic: UInt32) -> Bool {
         var cursor = heads[slot]
         while cursor != 0 {
             if nodes[Int(cursor)].topic == topic { return true }
@@ -54,7 +56,7 @@ struct SubscriberSets {
     }
 
     /// How many topics `slot` is subscribed to, counting no further than `limit`.
-    func count(of slot: UInt32, upTo limit: Int) -> Int {
+    package func count(of slot: UInt32, upTo limit: Int) -> Int {
         var found = 0
         var cursor = heads[slot]
         while cursor != 0 && found < limit {
@@ -65,7 +67,7 @@ struct SubscriberSets {
     }
 
     /// Adds `slot` to `topic`; false when it was already there.
-    mutating func subscribe(_ slot: UInt32, to topic: UInt32) -> Bool {
+    package mutating func subscribe(_ slot: UInt32, to topic: UInt32) -> Bool {
         var cursor = heads[slot]
         while cursor != 0 {
             if nodes[Int(cursor)].topic == topic { return false }
@@ -87,7 +89,7 @@ struct SubscriberSets {
     }
 
     /// Removes `slot` from `topic`; false when it was not there.
-    mutating func unsubscribe(_ slot: UInt32, from topic: UInt32) -> Bool {
+    package mutating func unsubscribe(_ slot: UInt32, from topic: UInt32) -> Bool {
         var previous: UInt32 = 0
         var cursor = heads[slot]
         while cursor != 0 {
@@ -105,7 +107,7 @@ struct SubscriberSets {
     }
 
     /// Removes every subscription of `slot` (it closed); calls `removed` per topic.
-    mutating func removeAll(_ slot: UInt32, _ removed: (UInt32) -> Void) {
+    package mutating func removeAll(_ slot: UInt32, _ removed: (UInt32) -> Void) {
         var cursor = heads[slot]
         guard cursor != 0 else { return }
         heads[slot] = 0
@@ -135,19 +137,19 @@ struct SubscriberSets {
     }
 
     /// The slot at `index` of `topic`'s list, or `removed`.
-    func slot(_ topic: UInt32, at index: Int) -> UInt32 {
+    package func slot(_ topic: UInt32, at index: Int) -> UInt32 {
         guard let list = lists[topic], index < list.entries.count else { return Self.removed }
         return list.entries[index].slot
     }
 
     /// Marks a fan-out starting on `topic`; returns how many entries it walks.
-    mutating func beginFanout(_ topic: UInt32) -> Int {
+    package mutating func beginFanout(_ topic: UInt32) -> Int {
         guard lists[topic] != nil else { return 0 }
         lists[topic]!.activeFanouts += 1
         return lists[topic]!.entries.count
     }
 
-    mutating func endFanout(_ topic: UInt32) {
+    package mutating func endFanout(_ topic: UInt32) {
         guard var list = lists.removeValue(forKey: topic) else { return }
         list.activeFanouts -= 1
         if list.activeFanouts == 0 && list.holes > 0 {
@@ -164,7 +166,7 @@ struct SubscriberSets {
     }
 
     /// Live slots of `topic` from `start`, at most `take` of them.
-    func slots(_ topic: UInt32, start: Int, take: Int) -> [UInt32] {
+    package func slots(_ topic: UInt32, start: Int, take: Int) -> [UInt32] {
         guard let list = lists[topic], take > 0 else { return [] }
         var found: [UInt32] = []
         var skipped = 0

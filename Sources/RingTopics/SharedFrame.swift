@@ -1,18 +1,18 @@
-import RingEngine
-import RingWebSocket
+package import RingEngine
+package import RingWebSocket
 
 /// One WebSocket frame encoded once for a whole fan-out (and kept in topic
 /// history). Its bytes are `SharedBytes`, which every recipient's send queue
 /// references instead of copying; the core frees them when the last queue has
 /// sent them and this object is gone.
-final class SharedFrame: @unchecked Sendable {
+package final class SharedFrame: @unchecked Sendable {
     // @unchecked: the bytes are written once in init and only read afterwards;
     // the core's reference count is atomic.
-    let shared: SharedBytes
+    package let shared: SharedBytes
     /// Payload bytes (the frame minus its header), for counters.
-    let payloadCount: Int
+    package let payloadCount: Int
 
-    init(opcode: Opcode, payload: UnsafeRawBufferPointer) {
+    package init(opcode: Opcode, payload: UnsafeRawBufferPointer) {
         let header = FrameEncoder.headerSize(payloadLength: payload.count)
         guard let made = SharedBytes(count: header + payload.count) else {
             fatalError("out of memory for a \(payload.count)-byte shared frame")
@@ -29,13 +29,13 @@ final class SharedFrame: @unchecked Sendable {
     deinit { shared.release() }
 
     /// The whole frame, header included.
-    var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(shared.bytes) }
+    package var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(shared.bytes) }
 
     /// A retained reference as a number, to travel in an inbox record.
-    func passRetained() -> UInt64 { UInt64(UInt(bitPattern: Unmanaged.passRetained(self).toOpaque())) }
+    package func passRetained() -> UInt64 { UInt64(UInt(bitPattern: Unmanaged.passRetained(self).toOpaque())) }
 
     /// Takes back a reference made by `passRetained`.
-    static func takeRetained(_ raw: UInt64) -> SharedFrame {
+    package static func takeRetained(_ raw: UInt64) -> SharedFrame {
         Unmanaged<SharedFrame>.fromOpaque(UnsafeRawPointer(bitPattern: UInt(raw))!).takeRetainedValue()
     }
 }

@@ -1,40 +1,40 @@
 /// The messages a topic keeps for subscribers that come back (docs/PROTOCOL.md,
 /// SUBSCRIBE with `since`): bounded by count and by age, numbered by sequence.
-struct TopicHistory {
-    struct Entry {
+package struct TopicHistory {
+    package struct Entry {
         let seq: UInt64
         let atMs: UInt64
         let frame: SharedFrame
     }
 
-    var maxCount = 0
-    var maxAgeMs: UInt64 = 0
+    package var maxCount = 0
+    package var maxAgeMs: UInt64 = 0
     /// Oldest first.
-    private(set) var entries: [Entry] = []
+    package private(set) var entries: [Entry] = []
     private var head = 0
     /// The highest sequence number no longer kept; a resume from below it has a gap.
-    private(set) var evictedUpTo: UInt64 = 0
-    private(set) var lastSeq: UInt64 = 0
+    package private(set) var evictedUpTo: UInt64 = 0
+    package private(set) var lastSeq: UInt64 = 0
 
-    var isEnabled: Bool { maxCount > 0 || maxAgeMs > 0 }
+    package var isEnabled: Bool { maxCount > 0 || maxAgeMs > 0 }
 
     /// Numbers a publish: `requested` when it is above the last one, the next
     /// number when 0; nil for a number that goes backwards.
-    mutating func number(_ requested: UInt64) -> UInt64? {
+    package mutating func number(_ requested: UInt64) -> UInt64? {
         let seq = requested == 0 ? lastSeq + 1 : requested
         guard seq > lastSeq else { return nil }
         lastSeq = seq
         return seq
     }
 
-    mutating func append(seq: UInt64, frame: SharedFrame, nowMs: UInt64) {
+    package mutating func append(seq: UInt64, frame: SharedFrame, nowMs: UInt64) {
         guard isEnabled else { return }
         entries.append(Entry(seq: seq, atMs: nowMs, frame: frame))
         evict(nowMs: nowMs)
     }
 
     /// Drops what is past the count or the age limit.
-    mutating func evict(nowMs: UInt64) {
+    package mutating func evict(nowMs: UInt64) {
         let limit = maxCount > 0 ? maxCount : Int.max
         while head < entries.count,
               entries.count - head > limit || (maxAgeMs > 0 && nowMs &- entries[head].atMs > maxAgeMs) {
@@ -48,7 +48,7 @@ struct TopicHistory {
     }
 
     /// What a subscriber that saw `since` missed, up to `upTo`; nil when some of it is gone.
-    mutating func missed(since: UInt64, upTo: UInt64, nowMs: UInt64) -> [SharedFrame]? {
+    package mutating func missed(since: UInt64, upTo: UInt64, nowMs: UInt64) -> [SharedFrame]? {
         evict(nowMs: nowMs)
         guard since >= evictedUpTo else { return nil }
         var frames: [SharedFrame] = []
@@ -58,7 +58,7 @@ struct TopicHistory {
         return frames
     }
 
-    mutating func configure(count: Int, ageMs: UInt64, nowMs: UInt64) {
+    package mutating func configure(count: Int, ageMs: UInt64, nowMs: UInt64) {
         maxCount = count
         maxAgeMs = ageMs
         if !isEnabled {

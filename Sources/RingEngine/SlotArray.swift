@@ -9,11 +9,11 @@ import Glibc
 ///
 /// Elements start as all-zero bytes; `Element` must be a plain value for which
 /// that is either valid or overwritten before use.
-struct SlotArray<Element: BitwiseCopyable> {
-    let base: UnsafeMutablePointer<Element>
-    let count: Int
+package struct SlotArray<Element: BitwiseCopyable> {
+    package let base: UnsafeMutablePointer<Element>
+    package let count: Int
 
-    init(count: Int) {
+    package init(count: Int) {
         let bytes = max(1, count * MemoryLayout<Element>.stride)
         let mapped = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
         guard let mapped, mapped != MAP_FAILED else {
@@ -24,15 +24,15 @@ struct SlotArray<Element: BitwiseCopyable> {
     }
 
     @inline(__always)
-    subscript(slot: UInt32) -> Element {
+    package subscript(slot: UInt32) -> Element {
         get { base[Int(slot)] }
         nonmutating set { base[Int(slot)] = newValue }
     }
 
     @inline(__always)
-    func pointer(_ slot: UInt32) -> UnsafeMutablePointer<Element> { base + Int(slot) }
+    package func pointer(_ slot: UInt32) -> UnsafeMutablePointer<Element> { base + Int(slot) }
 
-    func unmap() {
+    package func unmap() {
         munmap(base, max(1, count * MemoryLayout<Element>.stride))
     }
 }

@@ -1,5 +1,5 @@
 import Testing
-@testable import RingGateway
+@testable import RingTopics
 
 /// SubscriberSets against a plain model (a set of slots per topic) under random operations,
 /// including removals while fan-outs walk a list.

@@ -1,4 +1,4 @@
-@testable import RingGateway
+@testable import RingTopics
 import Testing
 
 @Suite("Client topic commands")

@@ -1,18 +1,18 @@
-import Synchronization
+package import Synchronization
 
 /// One topic: its id (what gateway threads use), its history, and what keeps it alive.
 /// Subscribers live in each gateway thread's own SubscriberSets.
-final class Topic: Sendable {
-    let id: UInt32
-    let name: String
-    let history = Mutex(TopicHistory())
+package final class Topic: Sendable {
+    package let id: UInt32
+    package let name: String
+    package let history = Mutex(TopicHistory())
     /// Subscriptions on every gateway thread together.
-    let subscribers = Atomic<Int>(0)
+    package let subscribers = Atomic<Int>(0)
     /// Subscribe records queued for gateway threads and not yet applied: the topic must outlive
     /// them, or a thread would subscribe to an id that no longer names it.
-    let pending = Atomic<Int>(0)
+    package let pending = Atomic<Int>(0)
 
-    init(id: UInt32, name: String) {
+    package init(id: UInt32, name: String) {
         self.id = id
         self.name = name
     }
@@ -22,7 +22,7 @@ final class Topic: Sendable {
 /// them; gateway threads look them up by id. A topic with no subscriber, no subscribe on its way
 /// and no history is removed, so `limit` bounds the topics in use, not every name ever seen.
 /// Ids are not reused (a 32-bit counter), so a record naming a removed topic names nothing.
-final class TopicRegistry: Sendable {
+package final class TopicRegistry: Sendable {
     private struct Tables {
         var byName: [String: Topic] = [:]
         var byID: [UInt32: Topic] = [:]
@@ -30,16 +30,16 @@ final class TopicRegistry: Sendable {
     }
 
     private let tables = Mutex(Tables())
-    let limit: Int
+    package let limit: Int
 
-    init(limit: Int) {
+    package init(limit: Int) {
         self.limit = limit
     }
 
     /// The topic named `name`, created if new; nil past the limit. With `reserve`, one pending
     /// subscribe is counted on it under the same lock, so it cannot be removed before the
     /// subscribe is applied and `release(pendingOf:)` is called.
-    func topic(named name: String, reserve: Bool = false) -> Topic? {
+    package func topic(named name: String, reserve: Bool = false) -> Topic? {
         tables.withLock { tables in
             let topic: Topic
             if let found = tables.byName[name] {
@@ -58,15 +58,15 @@ final class TopicRegistry: Sendable {
     }
 
     /// An existing topic, without creating it.
-    func existing(named name: String) -> Topic? { tables.withLock { $0.byName[name] } }
+    package func existing(named name: String) -> Topic? { tables.withLock { $0.byName[name] } }
 
-    func topic(id: UInt32) -> Topic? { tables.withLock { $0.byID[id] } }
+    package func topic(id: UInt32) -> Topic? { tables.withLock { $0.byID[id] } }
 
-    var count: Int { tables.withLock { $0.byID.count } }
+    package var count: Int { tables.withLock { $0.byID.count } }
 
     /// A reserved subscribe was applied (or dropped); true when that removed the topic.
     @discardableResult
-    func release(pendingOf topic: Topic) -> Bool {
+    package func release(pendingOf topic: Topic) -> Bool {
         // Releasing: a thread that reads this decrement also sees the subscriber counted before it.
         topic.pending.subtract(1, ordering: .releasing)
         return removeIfUnused(topic)
@@ -77,7 +77,7 @@ final class TopicRegistry: Sendable {
     /// under a reservation made here, and counted before the reservation is released; so with
     /// `pending` read first, a zero seen for both stays zero.
     @discardableResult
-    func removeIfUnused(_ topic: Topic) -> Bool {
+    package func removeIfUnused(_ topic: Topic) -> Bool {
         guard Self.unused(topic) else { return false }
         return tables.withLock { tables in
             guard tables.byName[topic.name] === topic, Self.unused(topic), !topic.history.withLock({ $0.isEnabled })
