@@ -96,19 +96,16 @@ extension GatewayWorker {
         let conn = linkConnectionID(slot)
         let stored = openRecords[slot]
         link.queue(from: worker.index) { writer in
-            writer.begin(LinkEvent.open.rawValue)
-            writer.u64(conn)
-            writer.u8(flags)
-            if let request {
-                writer.openFields(request, remote: remote)
-            } else if let stored {
-                writer.raw(stored)
-            } else {
-                // Moved without a kept request: the fields are empty.
-                for _ in 0..<4 { writer.str16("") }
-                writer.u16(0)
+            writer.open(conn: conn, flags: flags) { fields in
+                if let request {
+                    fields.openFields(request, remote: remote)
+                } else if let stored {
+                    fields.raw(stored)
+                } else {
+                    // Moved without a kept request: the fields are empty.
+                    fields.openFields(remote: "", path: "", query: "", protocols: "", headers: EmptyCollection())
+                }
             }
-            writer.end()
         }
         hubNeedsWake = true
     }
@@ -130,11 +127,7 @@ extension GatewayWorker {
         }
         let conn = linkConnectionID(slot)
         let queued = link.queue(from: worker.index) { writer in
-            writer.begin(LinkEvent.message.rawValue)
-            writer.u64(conn)
-            writer.u8(kind == .text ? LinkPayloadKind.text.rawValue : LinkPayloadKind.binary.rawValue)
-            writer.raw(payload)
-            writer.end()
+            writer.message(conn: conn, kind: kind == .text ? .text : .binary, payload: payload)
         }
         guard queued else {
             backendCounters.eventsLost += 1  // the link failed after the check above
@@ -178,11 +171,7 @@ extension GatewayWorker {
         guard let link = routedLink(slot), link.alive.load(ordering: .relaxed) else { return }
         let conn = linkConnectionID(slot)
         link.queue(from: worker.index) { writer in
-            writer.begin(LinkEvent.closed.rawValue)
-            writer.u64(conn)
-            writer.u16(code)
-            writer.raw(UnsafeRawBufferPointer(rebasing: reason.prefix(123)))
-            writer.end()
+            writer.closed(conn: conn, code: code, reason: reason)
         }
         hubNeedsWake = true
     }
@@ -227,10 +216,7 @@ extension GatewayWorker {
         guard let link = routedLink(slot), link.alive.load(ordering: .relaxed) else { return }
         let conn = linkConnectionID(slot)
         link.queue(from: worker.index) { writer in
-            writer.begin(LinkEvent.flow.rawValue)
-            writer.u64(conn)
-            writer.u8(slow ? 1 : 0)
-            writer.end()
+            writer.flow(conn: conn, slow: slow)
         }
         hubNeedsWake = true
     }
@@ -245,20 +231,14 @@ extension GatewayWorker {
 }
 
 extension LinkWriter {
-    /// OPEN's fields after its flags: address, path, query, subprotocol, then the other headers.
-    /// The header count is a u16 on the link, so headers past 65,535 (possible with a raised
-    /// --max-header-size) are left out rather than trapping on the count.
+    /// OPEN's fields of an upgrade request: the subprotocols the client offered go in their own
+    /// field, the other forwarded headers after it (at most 65,535 of them, possible with a
+    /// raised --max-header-size).
     mutating func openFields(_ request: UpgradeRequest, remote: String) {
-        str16(remote)
-        str16(request.path)
-        str16(request.query ?? "")
-        str16(request.headers.first { $0.name == "sec-websocket-protocol" }?.value ?? "")
-        let forwarded = request.headers.lazy.filter { $0.name != "sec-websocket-protocol" }
-        let count = min(forwarded.count, Int(UInt16.max))
-        u16(UInt16(count))
-        for header in forwarded.prefix(count) {
-            str16(header.name)
-            str16(header.value)
-        }
+        openFields(
+            remote: remote, path: request.path, query: request.query ?? "",
+            protocols: request.headers.first { $0.name == "sec-websocket-protocol" }?.value ?? "",
+            headers: request.headers.lazy.filter { $0.name != "sec-websocket-protocol" }.map { (name: $0.name, value: $0.value) }
+        )
     }
 }

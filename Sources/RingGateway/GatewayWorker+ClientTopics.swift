@@ -63,10 +63,7 @@ extension GatewayWorker {
         guard let link = routedLink(slot), link.alive.load(ordering: .relaxed) else { return }
         let conn = linkConnectionID(slot)
         link.queue(from: worker.index) { writer in
-            writer.begin(event.rawValue)
-            writer.u64(conn)
-            writer.raw(topic)
-            writer.end()
+            writer.topicChange(conn: conn, subscribed: event == .subscribed, topic: topic)
         }
         hubNeedsWake = true
     }

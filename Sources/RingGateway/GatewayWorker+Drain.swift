@@ -96,9 +96,7 @@ extension GatewayWorker {
         let deadline = UInt32(clamping: Int(drain.windowTicks) * Int(configuration.tickMs))
         for link in backend.directory.links where link.alive.load(ordering: .relaxed) {
             link.queue(from: worker.index) { writer in
-                writer.begin(LinkEvent.draining.rawValue)
-                writer.u32(deadline)
-                writer.end()
+                writer.draining(deadlineMs: deadline)
             }
         }
         backend.hub.wake()

@@ -48,12 +48,7 @@ extension GatewayWorker {
         let conn = linkConnectionID(slot)
         let evicted = topic.history.withLock { $0.evictedUpTo }
         link.queue(from: worker.index) { writer in
-            writer.begin(LinkEvent.gap.rawValue)
-            writer.u64(conn)
-            writer.u64(since)
-            writer.u64(evicted)
-            writer.str16(topic.name)
-            writer.end()
+            writer.gap(conn: conn, since: since, evictedUpTo: evicted, topic: topic.name)
         }
         hubNeedsWake = true
     }

@@ -54,10 +54,7 @@ extension BackendHub {
     func protocolError(_ hub: HubLink, _ code: LinkErrorCode, _ detail: String) {
         counters.linkProtocolErrors += 1
         var writer = LinkWriter()
-        writer.begin(LinkEvent.error.rawValue)
-        writer.u16(code.rawValue)
-        writer.raw(detail)
-        writer.end()
+        writer.error(code: code, detail: detail)
         // Behind whatever events are still unwritten, so the worker sees them first.
         flush(hub)
         if !hub.wantsWrite { _ = writer.bytes.withUnsafeBytes { write(hub.link.fd, $0.baseAddress, $0.count) } }

@@ -155,13 +155,7 @@ final class BackendHub: @unchecked Sendable {
             links.append(link)
             counters.linksAccepted += 1
             link.link.queue(from: link.link.hubOutbox) { writer in
-                writer.begin(LinkEvent.hello.rawValue)
-                writer.u16(LinkProtocol.version)
-                writer.u16(0)
-                writer.u32(UInt32(configuration.maxFrameBytes))
-                writer.u32(UInt32(id))
-                writer.str16(gatewayID)
-                writer.end()
+                writer.hello(version: LinkProtocol.version, maxFrame: UInt32(configuration.maxFrameBytes), linkID: UInt32(id), gatewayID: gatewayID)
             }
         }
     }

@@ -44,14 +44,7 @@ final class PresenceCollector: Sendable {
     private func queueAnswer(_ parts: Parts, from thread: Int) {
         let all = parts.ids.joined().dropFirst(Int(offset)).prefix(Int(limit))
         link.queue(from: thread) { writer in
-            writer.begin(LinkEvent.presence.rawValue)
-            writer.u32(request)
-            writer.u32(UInt32(clamping: parts.total))
-            writer.u32(offset)
-            writer.u32(UInt32(all.count))
-            for id in all { writer.u64(id) }
-            writer.raw(topic)
-            writer.end()
+            writer.presence(request: request, total: parts.total, offset: offset, ids: all, topic: topic)
         }
     }
 
