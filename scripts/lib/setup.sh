@@ -1,7 +1,7 @@
 # Shared set-up for scripts/run and scripts/test: installs what is missing on
 # a Debian machine, and nothing when everything is already there.
 
-ringgate_system_packages=(liburing-dev libnuma-dev libssl-dev zlib1g-dev pkg-config python3 python3-pip)
+ringgate_system_packages=(liburing-dev libnuma-dev libssl-dev zlib1g-dev pkg-config gcc python3 python3-pip)
 
 ensure_system_packages() {
     local missing=() pkg
