@@ -110,32 +110,19 @@ extension GatewayWorker {
     }
 }
 
-/// The frame receiver's view of one connection: events go to the worker and
-/// its application; reassembly storage comes from the worker's tables.
+/// The frame receiver's view of one connection: an adapter that hands each event to the
+/// worker's handler for it (`clientMessage`, `clientPing`, `clientClosed`) and keeps split
+/// messages in the worker's reassembly pool. It decides nothing itself.
 struct FrameSink: FrameHandler {
     unowned(unsafe) let owner: GatewayWorker
     let slot: UInt32
 
     mutating func message(_ kind: MessageKind, _ payload: UnsafeRawBufferPointer) {
-        owner.counters.messagesIn += 1
-        owner.counters.bytesIn += UInt64(payload.count)
-        owner.states.pointer(slot).pointee.lastMessageTick = owner.now
-        guard owner.states[slot].phase == .open else { return }
-        if owner.rates != nil, !owner.withinRate(slot, bytes: payload.count) { return }
-        if !owner.clientTopicPrefixes.isEmpty, kind == .text, ClientTopicCommand.isCommand(payload), owner.states[slot].link != 0 {
-            owner.clientTopicCommand(slot, payload)
-            return
-        }
-        if owner.states[slot].link != 0 {
-            if let link = owner.routedLink(slot) { owner.forwardMessage(slot, link, kind, payload) }
-            return
-        }
-        owner.application.message(kind, payload, slot: slot, gateway: owner)
+        owner.clientMessage(slot, kind, payload)
     }
 
     mutating func ping(_ payload: UnsafeRawBufferPointer) {
-        guard owner.states[slot].phase == .open else { return }
-        owner.sendControlFrame(slot, .pong, payload)
+        owner.clientPing(slot, payload)
     }
 
     mutating func pong(_: UnsafeRawBufferPointer) {
@@ -143,12 +130,7 @@ struct FrameSink: FrameHandler {
     }
 
     mutating func close(code: UInt16?, reason: UnsafeRawBufferPointer) {
-        owner.counters.closedByClient += 1
-        owner.reportClosed(slot, code: code ?? CloseCode.noStatusReceived.rawValue, reason: reason)
-        // Answer with the same code (RFC 6455 section 5.5.1); the TCP close follows the flush.
-        owner.closeWithFrame(slot, peerClosed: true) { buffer in
-            FrameEncoder.writeClose(into: buffer, code: code, reason: UnsafeRawBufferPointer(start: nil, count: 0))
-        }
+        owner.clientClosed(slot, code: code, reason: reason)
     }
 
     mutating func appendPartial(_ bytes: UnsafeRawBufferPointer, control: Bool) -> Bool {
@@ -161,5 +143,42 @@ struct FrameSink: FrameHandler {
 
     mutating func resetPartial(control: Bool) {
         owner.partials.reset(slot, control: control)
+    }
+}
+
+extension GatewayWorker {
+    /// A whole data message from the client: counted, rate-checked, then a client topic
+    /// command, a MESSAGE for its worker, or the demo application's.
+    func clientMessage(_ slot: UInt32, _ kind: MessageKind, _ payload: UnsafeRawBufferPointer) {
+        counters.messagesIn += 1
+        counters.bytesIn += UInt64(payload.count)
+        let state = states.pointer(slot)
+        state.pointee.lastMessageTick = now
+        guard state.pointee.phase == .open else { return }
+        if rates != nil, !withinRate(slot, bytes: payload.count) { return }
+        let link = state.pointee.link
+        if link != 0, !clientTopicPrefixes.isEmpty, kind == .text, ClientTopicCommand.isCommand(payload) {
+            clientTopicCommand(slot, payload)
+        } else if link != 0 {
+            if let routed = routedLink(slot) { forwardMessage(slot, routed, kind, payload) }
+        } else {
+            application.message(kind, payload, slot: slot, gateway: self)
+        }
+    }
+
+    /// A ping: answered with a pong carrying the same payload (RFC 6455 section 5.5.3).
+    func clientPing(_ slot: UInt32, _ payload: UnsafeRawBufferPointer) {
+        guard states[slot].phase == .open else { return }
+        sendControlFrame(slot, .pong, payload)
+    }
+
+    /// The client's close frame: its worker hears CLOSED, and the client gets the same code
+    /// back (RFC 6455 section 5.5.1); the TCP close follows the flush.
+    func clientClosed(_ slot: UInt32, code: UInt16?, reason: UnsafeRawBufferPointer) {
+        counters.closedByClient += 1
+        reportClosed(slot, code: code ?? CloseCode.noStatusReceived.rawValue, reason: reason)
+        closeWithFrame(slot, peerClosed: true) { buffer in
+            FrameEncoder.writeClose(into: buffer, code: code, reason: UnsafeRawBufferPointer(start: nil, count: 0))
+        }
     }
 }
