@@ -45,6 +45,11 @@ final class LoadWorker: WorkerHandler {
     private var random = SplitMix(seed: 0x5EED)
     private let frames: ClientFrames
     private let requests: UpgradeRequests
+    /// An echo frame larger than one send chunk is stamped here, then copied in by `send`.
+    private let echoScratch: UnsafeMutableRawBufferPointer?
+    /// Echo sends the send pool refused, one entry each: sent again at the next tick, so a
+    /// connection's window never shrinks for good (counted in `sendRefused` and flagged).
+    private var owedEchoes: [UInt32] = []
 
     init(plan: LoadPlan, worker: Worker, target: Int, tableSize: Int, frames: ClientFrames, requests: UpgradeRequests) {
         self.plan = plan
@@ -62,9 +67,19 @@ final class LoadWorker: WorkerHandler {
         ramp = Pace(perSecond: share(plan.rampPerSecond))
         probePace = Pace(perSecond: max(1, share(plan.probePerSecond)))
         random = SplitMix(seed: 0x5EED &+ UInt64(worker.index))
+        if frames.echo.count > Worker.reserveCapacity {
+            let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: frames.echo.count, alignment: 8)
+            frames.echo.withUnsafeBytes { scratch.copyMemory(from: $0) }
+            echoScratch = scratch
+        } else {
+            echoScratch = nil
+        }
     }
 
-    deinit { connections.deallocate() }
+    deinit {
+        connections.deallocate()
+        echoScratch?.deallocate()
+    }
 
     func handle(_ events: UnsafeMutableBufferPointer<EngineEvent>, on _: Worker) {
         nowNs = Self.monotonicNs()
@@ -99,6 +114,7 @@ final class LoadWorker: WorkerHandler {
         if stopRequested.load(ordering: .relaxed) && !stopping { stopAll() }
         if probeRequested.load(ordering: .relaxed) && !probed && !stopping { probeSome() }
         if !stopping { rampUp() }
+        if !owedEchoes.isEmpty { sendOwedEchoes() }
         if plan.scenario == .trickle && !stopping && !quiet.load(ordering: .relaxed) {
             wheel.advance(to: tick, limit: 100_000) { slot in trickleSend(slot) }
         }
@@ -266,17 +282,37 @@ final class LoadWorker: WorkerHandler {
     private func sendEcho(_ slot: UInt32, _ c: UnsafeMutablePointer<LoadConnection>) {
         let id = ConnectionID(slot: slot, generation: c.pointee.generation)
         let size = frames.echo.count
-        guard let space = worker.reserve(id, size) else {
-            counters.sendRefused += 1
-            return
-        }
-        frames.echo.withUnsafeBytes { space.copyMemory(from: $0.baseAddress!, byteCount: size) }
         // The timestamp rides masked in the first eight payload bytes.
-        space.storeBytes(of: nowNs ^ frames.maskWord, toByteOffset: frames.echoHeaderBytes, as: UInt64.self)
-        worker.commit(id, size)
+        let stamp = nowNs ^ frames.maskWord
+        if let scratch = echoScratch {
+            // Larger than a send chunk: stamped here, copied across chunks by `send`.
+            scratch.storeBytes(of: stamp, toByteOffset: frames.echoHeaderBytes, as: UInt64.self)
+            guard worker.send(id, UnsafeRawBufferPointer(scratch)) == nil else { return oweEcho(slot) }
+        } else {
+            guard let space = worker.reserve(id, size) else { return oweEcho(slot) }
+            frames.echo.withUnsafeBytes { space.copyMemory(from: $0.baseAddress!, byteCount: size) }
+            space.storeBytes(of: stamp, toByteOffset: frames.echoHeaderBytes, as: UInt64.self)
+            worker.commit(id, size)
+        }
         c.pointee.inFlight &+= 1
         counters.messagesSent += 1
         counters.bytesSent += plan.messageBytes
+    }
+
+    private func oweEcho(_ slot: UInt32) {
+        counters.sendRefused += 1
+        owedEchoes.append(slot)
+    }
+
+    /// Sends what the pool refused earlier; a connection that closed meanwhile owes nothing.
+    private func sendOwedEchoes() {
+        let owed = owedEchoes
+        owedEchoes.removeAll(keepingCapacity: true)
+        guard !stopping, !quiet.load(ordering: .relaxed) else { return }
+        for slot in owed {
+            let c = connections + Int(slot)
+            if c.pointee.phase == .open { sendEcho(slot, c) }
+        }
     }
 
     private func trickleSend(_ slot: UInt32) {

@@ -41,6 +41,19 @@ def test_echo_counts_match_the_gateway(gateway):
     assert report["latency_us"]["p50"] > 0
 
 
+def test_echo_messages_larger_than_a_send_chunk_are_sent(gateway):
+    """A 40 KiB echo frame does not fit one of ringload's send chunks: it goes out copied across
+    chunks, and the gateway's counters see every byte (it once sent nothing and said nothing)."""
+    server = gateway("--workers", "1", "--max-message-size", "65536")
+    size = 40_000
+    report = ringload("echo", "--url", f"ws://127.0.0.1:{server.port}/", "--connections", "4",
+                      "--in-flight", "2", "--message-size", str(size), "--duration", "1", "--workers", "1")
+    assert report["messages_sent"] > 10 and report["messages_received"] == report["messages_sent"]
+    assert not any("send pool" in flag for flag in report["flags"]), report["flags"]
+    stats = server.stop(until=lambda s: s["open"] == 0)
+    assert stats["bytes_in"] == size * report["messages_sent"] + 8 * report["probes_sent"]
+
+
 def test_an_independent_client_moves_the_counters_alike(gateway):
     server = gateway("--workers", "2")
     connections, per_connection, size = 20, 25, 64
