@@ -75,4 +75,7 @@ record "Echo through a worker, one server core, $CONNECTIONS connections x $IN_F
     "bench/scenarios/backend_echo.sh $SECONDS_EACH $CONNECTIONS $IN_FLIGHT" "$rows
 
 Gateway and worker pinned together to one core; worker CPU % is measured from /proc over the
-run (setup included, so slightly low). built-in is ringgate's own echo (no worker link)."
+run (setup included, so slightly low). built-in is ringgate's own echo (no worker link).
+
+Bounds: a row with a saturated client (True) gives a lower bound on that application's msgs/s,
+set by ringload; a ratio against such a built-in row is an upper bound."

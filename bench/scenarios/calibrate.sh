@@ -106,4 +106,8 @@ $ping_rows
 floor: bench/scenarios/floor_server.c (epoll, one thread, a 101 with the accept value computed,
 frames echoed unmasked). Server CPU from /proc/PID/stat over the ramp or the hold; per ping it is
 the hold's CPU seconds over the pings answered in it. ringload's log:
-/tmp/calibrate-ringload.log."
+/tmp/calibrate-ringload.log.
+
+Bounds: in a row flagged \"client saturated\", upgrades/s and msgs/s are lower bounds on the
+server's rate, set by ringload; the server CPU per upgrade, per million messages and per ping is
+the server's own CPU over its own events and holds whoever is the limit."
