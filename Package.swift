@@ -94,7 +94,7 @@ let package = Package(
         .testTarget(name: "RingTopicsTests", dependencies: ["RingTopics", "RingEngine"], swiftSettings: swiftSettings),
         .testTarget(name: "RingTimersTests", dependencies: ["RingTimers"], swiftSettings: swiftSettings),
         .testTarget(name: "RingGatewayTests", dependencies: [
-                "RingGateway", "RingEngine", "RingWebSocket", .product(name: "Logging", package: "swift-log"),
+                "RingGateway", "RingEngine", "RingWebSocket", "RingTimers", .product(name: "Logging", package: "swift-log"),
             ], swiftSettings: swiftSettings),
         .testTarget(
             name: "RingGateServiceTests",

@@ -35,14 +35,12 @@ struct DrainState: Equatable {
 
     /// True once `slot`'s moment has come.
     func isDue(_ slot: UInt32, now: UInt32) -> Bool {
-        isActive && Int32(bitPattern: now &- closeTick(slot)) >= 0
+        isActive && Ticks.reached(closeTick(slot), now: now)
     }
 
     /// `tick`, or the slot's close moment if that comes first.
     func capped(_ slot: UInt32, _ tick: UInt32) -> UInt32 {
-        guard isActive else { return tick }
-        let due = closeTick(slot)
-        return Int32(bitPattern: due &- tick) < 0 ? due : tick
+        isActive ? Ticks.earlier(tick, closeTick(slot)) : tick
     }
 
     /// The close frame's reason for the drain's code.

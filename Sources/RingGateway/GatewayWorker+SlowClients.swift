@@ -18,6 +18,7 @@ extension GatewayWorker {
     /// bytes fit under the queue limit (or in the send pool); true when they now do. On wss://
     /// the queue holds encrypted records, which cannot be cut: false.
     func makeRoom(_ slot: UInt32, for total: Int) -> Bool {
+        guard sendQueue.slowClients == .drop else { return false }
         let connection = id(slot)
         let queued = worker.queuedBytes(connection)
         guard let want = sendQueue.bytesToDrop(for: total, behind: queued),

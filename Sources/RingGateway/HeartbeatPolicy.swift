@@ -70,10 +70,10 @@ struct HeartbeatPolicy: Equatable {
             if quietFor >= parkTicks {
                 park = true
             } else {
-                next = Self.earlier(next, connection.lastSeen &+ parkTicks)
+                next = Ticks.earlier(next, connection.lastSeen &+ parkTicks)
             }
         }
-        if idleTicks > 0 { next = Self.earlier(next, connection.lastMessage &+ idleTicks) }
+        if idleTicks > 0 { next = Ticks.earlier(next, connection.lastMessage &+ idleTicks) }
         return .wait(ping: ping, park: park, next: next)
     }
 
@@ -93,10 +93,5 @@ struct HeartbeatPolicy: Equatable {
     /// again: it goes back to a multishot recv. Data after a longer silence keeps it parked.
     func unparks(parked: Bool, lastSeen: UInt32, now: UInt32) -> Bool {
         parked && now &- lastSeen < parkTicks
-    }
-
-    /// The earlier of two ticks, compared by wrapping difference.
-    static func earlier(_ a: UInt32, _ b: UInt32) -> UInt32 {
-        Int32(bitPattern: b &- a) < 0 ? b : a
     }
 }

@@ -1,4 +1,5 @@
 @testable import RingGateway
+import RingTimers
 import Testing
 
 @Suite("Heartbeat policy on virtual ticks")
@@ -102,8 +103,8 @@ struct HeartbeatPolicyTests {
     func wrapAround() {
         let start = UInt32.max - 12
         #expect(timeline(policy, until: 200, start: start) { _ in true }.prefix(2) == ["park@\(policy.firstCheck(now: 0, seed: 7))", "ping@30"])
-        #expect(HeartbeatPolicy.earlier(UInt32.max - 1, 3) == UInt32.max - 1)
-        #expect(HeartbeatPolicy.earlier(3, UInt32.max - 1) == UInt32.max - 1)
+        #expect(Ticks.earlier(UInt32.max - 1, 3) == UInt32.max - 1)
+        #expect(Ticks.earlier(3, UInt32.max - 1) == UInt32.max - 1)
     }
 
     @Test("data within the park window of earlier data unparks; after a longer silence it does not")
