@@ -1,8 +1,11 @@
 /*
  * Send chunks: the memory a connection's send queue is made of.
  *
- * One pool per size class, each one anonymous mapping holding a third of
- * the configured send-pool size. A chunk is taken from the free list first;
+ * One pool per size class, each one anonymous mapping large enough to hold
+ * the whole send-pool budget in its own size, so no class runs dry while
+ * another has room: the budget (bytes in use over all data classes) is the
+ * only limit. Mappings are never touched until used, so the extra address
+ * space costs nothing. A chunk is taken from the free list first;
  * otherwise the next never-used chunk is taken in order, so unused pool pages
  * stay untouched: fresh chunks are taken only when the free list is empty,
  * and then every touched chunk is in use, so the next fresh one is number
@@ -15,10 +18,10 @@
 
 #include "internal.h"
 
-static int pool_init(rg_worker *w, struct rg_chunk_pool *p, uint32_t chunk_bytes, size_t bytes)
+static int pool_init(rg_worker *w, struct rg_chunk_pool *p, uint32_t chunk_bytes, uint32_t count)
 {
 	p->chunk_bytes = chunk_bytes;
-	p->count = (uint32_t)(bytes / chunk_bytes);
+	p->count = count;
 	p->free = RG_NONE;
 	p->used = 0;
 	p->touched = 0;
@@ -33,20 +36,63 @@ static int pool_init(rg_worker *w, struct rg_chunk_pool *p, uint32_t chunk_bytes
 	return 0;
 }
 
+/*
+ * The send-pool budget per worker when none is configured, and the reserve
+ * kept for what has been read already.
+ *
+ * Reserve: bytes already received and not yet answered are at most the
+ * worker's receive buffers (buf_count * buf_size); an answer is never longer
+ * than what it answers (a server frame's header is shorter than the client's
+ * masked one), and a record kept whole in one chunk may waste up to half of
+ * it, so twice the receive buffers covers every answer to what was read once
+ * the gateway stops reading (rg_worker_send_pressure). Capped at half the
+ * budget so a small configured pool still has room to work in.
+ *
+ * Budget: the reserve, plus room for 1,024 connections to have two large
+ * chunks queued each (bulk sends in flight at once), plus 512 bytes for every
+ * connection the worker may hold (one small chunk each for a ping, a pong or
+ * a short message queued at the same moment: a broadcast tick). Pages are
+ * touched only when used and given back when the pool is idle, so a large
+ * budget costs address space, not memory.
+ */
+static uint64_t default_budget(rg_worker *w, uint64_t ring_bytes)
+{
+	return 2 * ring_bytes + 1024ull * 2 * RG_LARGE_CHUNK_BYTES + (uint64_t)w->table_size * 512;
+}
+
+static uint64_t reserve_for(uint64_t budget, uint64_t ring_bytes)
+{
+	return 2 * ring_bytes < budget / 2 ? 2 * ring_bytes : budget / 2;
+}
+
+/* Four reference chunks per connection slot, at least 65,536: a fan-out to every connection fits. */
+static uint32_t ref_count_for(rg_worker *w)
+{
+	uint64_t n = (uint64_t)w->table_size * 4;
+
+	return (uint32_t)(n < 65536 ? 65536 : n > RG_CHUNK_INDEX_MASK ? RG_CHUNK_INDEX_MASK : n);
+}
+
 int rg_internal_chunks_init(rg_worker *w)
 {
-	size_t share = w->engine->cfg.send_pool_bytes / RG_CHUNK_CLASSES;
+	const rg_config *cfg = &w->engine->cfg;
+	uint64_t ring_bytes = (uint64_t)cfg->buf_count * cfg->buf_size;
 
+	w->pool_budget = cfg->send_pool_bytes ? cfg->send_pool_bytes : default_budget(w, ring_bytes);
+	w->pool_reserve = reserve_for(w->pool_budget, ring_bytes);
+	w->pool_used = 0;
+	rg_stat_set(&w->stats.send_pool_budget, w->pool_budget);
 	for (int i = 0; i < RG_CHUNK_CLASSES; i++) {
-		int ret = pool_init(w, &w->pools[i], rg_chunk_class_bytes[i], share);
+		uint64_t count = w->pool_budget / rg_chunk_class_bytes[i];
+		int ret = pool_init(w, &w->pools[i], rg_chunk_class_bytes[i],
+				    (uint32_t)(count > RG_CHUNK_INDEX_MASK ? RG_CHUNK_INDEX_MASK : count));
 
 		if (ret)
 			return ret;
 	}
-	/* Reference chunks: one per shared frame queued on a connection; as many as a
-	 * pool share holds of the smallest class, each 32 bytes, touched only when used. */
-	return pool_init(w, &w->pools[RG_REF_CLASS], RG_REF_CHUNK_BYTES,
-			 share / rg_chunk_class_bytes[0] * RG_REF_CHUNK_BYTES * 4);
+	/* Reference chunks: one per shared frame queued on a connection, 32 bytes each. */
+	w->ref_reserve = ref_count_for(w) / 8;
+	return pool_init(w, &w->pools[RG_REF_CLASS], RG_REF_CHUNK_BYTES, ref_count_for(w));
 }
 
 void rg_internal_chunks_free(rg_worker *w)
@@ -66,6 +112,8 @@ static uint32_t pool_take(rg_worker *w, uint32_t class)
 	uint32_t tag = class << RG_CHUNK_CLASS_SHIFT;
 	uint32_t i = p->free;
 
+	if (class != RG_REF_CLASS && w->pool_used + p->chunk_bytes > w->pool_budget)
+		return RG_NONE;
 	if (i != RG_NONE) {
 		p->free = rg_chunk_at(w, i | tag)->next;
 	} else if (p->used < p->count) {
@@ -76,13 +124,19 @@ static uint32_t pool_take(rg_worker *w, uint32_t class)
 		return RG_NONE;
 	}
 	p->used++;
+	if (class != RG_REF_CLASS) {
+		w->pool_used += p->chunk_bytes;
+		rg_stat_set(&w->stats.send_pool_used, w->pool_used);
+		if (w->pool_used > w->stats.send_pool_peak)
+			rg_stat_set(&w->stats.send_pool_peak, w->pool_used);
+	}
 	return i | tag;
 }
 
 /*
  * The smallest chunk with room for `want` bytes (the largest for bigger
- * requests), falling back to larger classes when a pool is dry. Returns
- * RG_NONE when no chunk is left.
+ * requests), falling back to larger classes when a class has none free.
+ * Returns RG_NONE when the budget has no room for one.
  */
 uint32_t rg_internal_chunk_alloc(rg_worker *w, uint32_t want)
 {
@@ -127,6 +181,17 @@ void rg_internal_chunk_release(rg_worker *w, uint32_t index)
 	rg_chunk_at(w, index)->next = p->free;
 	p->free = index & RG_CHUNK_INDEX_MASK;
 	p->used--;
+	if (!rg_chunk_is_ref(index)) {
+		w->pool_used -= p->chunk_bytes;
+		rg_stat_set(&w->stats.send_pool_used, w->pool_used);
+	}
+}
+
+int rg_worker_send_pressure(const rg_worker *w)
+{
+	const struct rg_chunk_pool *refs = &w->pools[RG_REF_CLASS];
+
+	return w->pool_budget - w->pool_used < w->pool_reserve || refs->count - refs->used < w->ref_reserve;
 }
 
 void rg_internal_chunks_trim(rg_worker *w)

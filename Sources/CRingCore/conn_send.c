@@ -178,7 +178,7 @@ static struct queue_mark queue_end(rg_worker *w, struct rg_conn *c)
 	};
 }
 
-/* Copies bytes to the tail, taking fresh chunks as needed; -ENOBUFS when the pool runs dry part way. */
+/* Copies bytes to the tail, taking fresh chunks as needed; -ENOMEM when the pool runs dry part way. */
 static int append_bytes(rg_worker *w, struct rg_conn *c, const void *data, uint32_t len)
 {
 	const uint8_t *src = data;
@@ -191,7 +191,7 @@ static int append_bytes(rg_worker *w, struct rg_conn *c, const void *data, uint3
 			uint32_t fresh = rg_internal_chunk_alloc(w, chunk_want(c, len));
 
 			if (fresh == RG_NONE)
-				return -ENOBUFS;
+				return -ENOMEM;
 			append_chunk(w, c, fresh);
 		}
 		tail = rg_chunk_at(w, c->tail);
@@ -238,7 +238,7 @@ static void finish_append(rg_worker *w, uint32_t slot, struct queue_mark m, uint
 	rg_internal_mark_dirty(w, slot);
 }
 
-/* Appends `head` then `body` as one record: 0, or -ENOBUFS with nothing queued. */
+/* Appends `head` then `body` as one record: 0, or -ENOMEM (the pool is dry) with nothing queued. */
 static int append_record(rg_worker *w, uint32_t slot, const void *head, uint32_t head_len, const void *body,
 			 uint32_t body_len)
 {
@@ -247,7 +247,7 @@ static int append_record(rg_worker *w, uint32_t slot, const void *head, uint32_t
 
 	if (append_bytes(w, c, head, head_len) || append_bytes(w, c, body, body_len)) {
 		undo_append(w, c, m);
-		return -ENOBUFS;
+		return -ENOMEM;
 	}
 	finish_append(w, slot, m, head_len + body_len);
 	return 0;
@@ -255,7 +255,7 @@ static int append_record(rg_worker *w, uint32_t slot, const void *head, uint32_t
 
 /*
  * Appends one record to the send queue whatever the connection's state (TLS
- * records, a close_notify while draining): 0, or -ENOBUFS with nothing
+ * records, a close_notify while draining): 0, or -ENOMEM with nothing
  * queued when the worker's pool runs dry.
  */
 int rg_internal_queue_raw(rg_worker *w, uint32_t slot, const void *data, uint32_t len)
@@ -321,9 +321,11 @@ uint8_t *rg_conn_send_reserve(rg_worker *w, uint32_t slot, uint32_t gen, uint32_
 	if (tail_room(w, c) >= len)
 		return rg_chunk_data(rg_chunk_at(w, c->tail)) + rg_chunk_at(w, c->tail)->end;
 	fresh = rg_internal_chunk_alloc(w, chunk_want(c, len));
+	if (fresh == RG_NONE)
+		fresh = rg_internal_chunk_alloc(w, len);	/* the budget may still hold a smaller one */
 	if (fresh == RG_NONE) {
 		rg_stat_add(&w->stats.send_rejected, 1);
-		return errno = ENOBUFS, NULL;
+		return errno = ENOMEM, NULL;
 	}
 	append_chunk(w, c, fresh);
 	return rg_chunk_data(rg_chunk_at(w, fresh));

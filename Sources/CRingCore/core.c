@@ -30,7 +30,7 @@ void rg_config_defaults(rg_config *c)
 	c->cq_entries = 8192;
 	c->tick_ms = 100;
 	c->send_queue_limit = 1u << 20;
-	c->send_pool_bytes = 16u << 20;
+	c->send_pool_bytes = 0;	/* sized from the connection table: chunks.c */
 	c->wait_mode = RG_WAIT_RECV;
 	c->incremental_buffers = 1;
 	c->single_issuer = 1;
@@ -60,7 +60,7 @@ static int validate(const rg_config *c, char *err, size_t err_len)
 	if (c->buf_size < 64 || c->buf_size > (1u << 20))
 		return snprintf(err, err_len, "buffer size must be 64..1048576 bytes (got %u)", c->buf_size),
 		       -EINVAL;
-	if (c->send_pool_bytes < 2 * RG_LARGE_CHUNK_BYTES)
+	if (c->send_pool_bytes && c->send_pool_bytes < 2 * RG_LARGE_CHUNK_BYTES)
 		return snprintf(err, err_len, "send pool must be at least %u bytes", 2 * RG_LARGE_CHUNK_BYTES),
 		       -EINVAL;
 	if (c->wait_mode > RG_WAIT_POLL)

@@ -200,6 +200,10 @@ struct rg_worker {
 	bool trim_due;
 
 	struct rg_chunk_pool pools[RG_CHUNK_CLASSES + 1];	/* the last one: reference chunks */
+	uint64_t pool_budget;	/* bytes of data chunks in use at most (chunks.c) */
+	uint64_t pool_used;
+	uint64_t pool_reserve;	/* kept for answers to what was read: see rg_worker_send_pressure */
+	uint32_t ref_reserve;
 
 	uint32_t *dirty;	/* slots with sends to submit */
 	uint32_t dirty_count;

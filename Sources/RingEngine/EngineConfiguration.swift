@@ -27,7 +27,9 @@ public struct EngineConfiguration: Sendable {
     /// Period of `.tick` events; 0 turns them off.
     public var tickMs: UInt32 = 100
     public var sendQueueLimitBytes: UInt32 = 1 << 20
-    public var sendPoolBytesPerWorker: UInt32 = 16 << 20
+    /// Send-chunk budget per worker; 0 sizes it from the connection table and the receive
+    /// buffers (the reasoning is beside `default_budget` in chunks.c).
+    public var sendPoolBytesPerWorker: UInt32 = 0
     public var waitMode: WaitMode = .multishotRecv
     public var incrementalBuffers = true
     public var singleIssuer = true

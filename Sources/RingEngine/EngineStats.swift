@@ -34,6 +34,12 @@ public struct EngineStats: Sendable, Equatable {
     public var tlsErrors: UInt64 = 0
     /// Requests cancelled (each walks a kernel hash chain).
     public var cancels: UInt64 = 0
+    /// Send-chunk bytes the worker may use (summed: all workers').
+    public var sendPoolBudget: UInt64 = 0
+    /// Send-chunk bytes in use now.
+    public var sendPoolUsed: UInt64 = 0
+    /// The most in use at once (summed over workers: each worker's own peak).
+    public var sendPoolPeak: UInt64 = 0
 
     public init() {}
 
@@ -60,5 +66,8 @@ public struct EngineStats: Sendable, Equatable {
         tlsHandshakeFailures = raw.tls_handshake_failures
         tlsErrors = raw.tls_errors
         cancels = raw.cancels
+        sendPoolBudget = raw.send_pool_budget
+        sendPoolUsed = raw.send_pool_used
+        sendPoolPeak = raw.send_pool_peak
     }
 }

@@ -1,4 +1,5 @@
 import CRingCore
+import Glibc
 
 /// A connection as the core names it: its slot in a worker's table and the
 /// slot's generation, so a stale id is refused.
@@ -28,8 +29,10 @@ public enum SendRefusal: Error, Sendable {
     case stale
     /// The connection is closing.
     case closing
-    /// The per-connection queue limit or the worker's send pool is exhausted.
+    /// The per-connection queue limit is reached.
     case full
+    /// The worker's send pool is dry; `Worker.sendPressure` says so before it happens.
+    case poolDry
 }
 
 /// One worker of the engine. Every method except `post` must be called on the
@@ -60,6 +63,21 @@ public struct Worker: @unchecked Sendable {
 
     /// The largest `count` `reserve` accepts.
     public static var reserveCapacity: Int { Int(rg_send_chunk_capacity()) }
+
+    /// True while the send pool is down to the reserve that covers answers to what has been
+    /// read: stop reading and stop taking new work that sends until it clears.
+    @inline(__always)
+    public var sendPressure: Bool { rg_worker_send_pressure(raw) != 0 }
+
+    /// Why the last `reserve` returned nil.
+    public static var lastReserveRefusal: SendRefusal {
+        switch errno {
+        case ESTALE: .stale
+        case EPIPE: .closing
+        case ENOMEM: .poolDry
+        default: .full
+        }
+    }
 
     /// Bytes queued and not yet taken by the kernel.
     public func queuedBytes(_ id: ConnectionID) -> Int { Int(rg_conn_queued(raw, id.slot, id.generation)) }
@@ -136,6 +154,7 @@ public struct Worker: @unchecked Sendable {
         case 0: nil
         case -ESTALE: .stale
         case -EPIPE: .closing
+        case -ENOMEM: .poolDry
         default: .full
         }
     }

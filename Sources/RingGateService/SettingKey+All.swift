@@ -42,7 +42,7 @@ extension SettingKey {
         .integer("batch-wait-us", \.gateway.engine.batchWaitMicroseconds, 0...100_000, hint: "<us>",
                  "Once a completion arrives, wait up to this long for more before waking (Linux 6.12; 0: wake at once)."),
         .integer("send-queue-limit", \.gateway.engine.sendQueueLimitBytes, 1...UInt32.max, hint: "<bytes>", "Send queue limit per connection."),
-        .integer("send-pool", \.gateway.engine.sendPoolBytesPerWorker, 32768...UInt32.max, hint: "<bytes>", "Send-chunk memory per worker."),
+        .integer("send-pool", \.gateway.engine.sendPoolBytesPerWorker, 0...UInt32.max, hint: "<bytes>", "Send-chunk budget per worker (at least 32768); 0, the default, sizes it from --max-connections and the receive buffers."),
         .choice("slow-client", \.gateway.slowClientPolicy, [("pause", .pause), ("close", .close), ("drop", .drop)],
                 "A client whose send queue fills: stop reading it, close it, or drop its oldest queued messages."),
         .choice("slow-client-close-code", \.gateway.slowClientCloseCode, [("1008", .policyViolation), ("1013", .tryAgainLater)],

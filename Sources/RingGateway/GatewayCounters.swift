@@ -19,7 +19,7 @@ public struct GatewayCounters: Sendable, Equatable {
     public var pongTimeouts: UInt64 = 0
     public var idleTimeouts: UInt64 = 0
     public var closeTimeouts: UInt64 = 0
-    /// Clients closed because their queue or the worker's pool was full (`--slow-client close`).
+    /// Clients closed because their queue was full (`--slow-client close`).
     public var sendQueueOverflows: UInt64 = 0
     /// Queued messages dropped, oldest first, to make room for new ones (`--slow-client drop`).
     public var droppedOldest: UInt64 = 0
@@ -27,6 +27,10 @@ public struct GatewayCounters: Sendable, Equatable {
     /// queued had started to leave, or the connection is wss://, whose queue cannot be cut.
     public var droppedNewest: UInt64 = 0
     public var pausedForBackpressure: UInt64 = 0
+    /// Clients paused because the worker's send pool was down to its reserve.
+    public var pausedForSendPool: UInt64 = 0
+    /// Messages that found the send pool dry and waited for room (none lost, none closed).
+    public var sendPoolWaits: UInt64 = 0
     /// Times an idle connection was parked (poll instead of an armed recv).
     public var parked: UInt64 = 0
     /// Clients closed with 1008 for sending faster than the configured rate.
@@ -50,7 +54,7 @@ public struct GatewayCounters: Sendable, Equatable {
         ("idle_timeouts", \.idleTimeouts), ("close_timeouts", \.closeTimeouts),
         ("send_queue_overflows", \.sendQueueOverflows), ("dropped_oldest", \.droppedOldest),
         ("dropped_newest", \.droppedNewest), ("paused_backpressure", \.pausedForBackpressure),
-        ("parked", \.parked), ("rate_limited", \.rateLimited), ("drain_closes", \.drainCloses),
+        ("paused_send_pool", \.pausedForSendPool), ("send_pool_waits", \.sendPoolWaits), ("parked", \.parked), ("rate_limited", \.rateLimited), ("drain_closes", \.drainCloses),
     ]
 
     /// Adds `other` field by field.

@@ -35,20 +35,26 @@ extension GatewayWorker {
         let total = header + payload.count
         let queued = worker.queuedBytes(connection)
         if !sendQueue.fits(total, behind: queued), !makeRoom(slot, for: total) { return overflow(slot) }
+        if poolWait.holds(slot) { return owe(slot, .copy(encodedFrame(opcode, payload))) }
         if total <= Worker.reserveCapacity {
-            guard let space = worker.reserve(connection, total) ?? (makeRoom(slot, for: total) ? worker.reserve(connection, total) : nil) else {
-                return overflow(slot)  // the worker's send pool is dry
-            }
+            var space = worker.reserve(connection, total)
+            if space == nil, Worker.lastReserveRefusal == .poolDry { return owe(slot, .copy(encodedFrame(opcode, payload))) }
+            if space == nil, makeRoom(slot, for: total) { space = worker.reserve(connection, total) }
+            guard let space else { return overflow(slot) }
             FrameEncoder.writeHeader(into: space, opcode: opcode, fin: true, payloadLength: payload.count)
             if let source = payload.baseAddress { (space + header).copyMemory(from: source, byteCount: payload.count) }
             worker.commit(connection, total)
         } else {
             // Larger than one send chunk: header and payload are copied as two pieces of one message.
-            let refused = withUnsafeTemporaryAllocation(byteCount: FrameEncoder.maxHeaderSize, alignment: 8) { scratch in
+            let refusal = withUnsafeTemporaryAllocation(byteCount: FrameEncoder.maxHeaderSize, alignment: 8) { scratch in
                 FrameEncoder.writeHeader(into: scratch.baseAddress!, opcode: opcode, fin: true, payloadLength: payload.count)
-                return worker.sendParts(connection, UnsafeRawBufferPointer(rebasing: scratch[..<header]), payload) != nil
+                return worker.sendParts(connection, UnsafeRawBufferPointer(rebasing: scratch[..<header]), payload)
             }
-            if refused { return overflow(slot) }
+            switch refusal {
+            case nil: break
+            case .poolDry?: return owe(slot, .copy(encodedFrame(opcode, payload)))
+            case .full?, .stale?, .closing?: return overflow(slot)
+            }
         }
         counters.messagesOut += 1
         counters.bytesOut += UInt64(payload.count)
@@ -61,8 +67,10 @@ extension GatewayWorker {
     @discardableResult
     func sendShared(_ slot: UInt32, _ frame: SharedFrame) -> Bool {
         let connection = id(slot)
+        if poolWait.holds(slot) { return owe(slot, .shared(frame)) }
         switch worker.sendShared(connection, frame.shared) {
         case nil: break
+        case .poolDry: return owe(slot, .shared(frame))
         case .full:
             guard makeRoom(slot, for: frame.bytes.count), worker.sendShared(connection, frame.shared) == nil else { return overflow(slot) }
         case .stale, .closing: return false
@@ -87,7 +95,13 @@ extension GatewayWorker {
     func sendControlFrame(_ slot: UInt32, _ opcode: Opcode, _ payload: UnsafeRawBufferPointer) -> Bool {
         withUnsafeTemporaryAllocation(byteCount: 2 + FrameEncoder.maxControlPayload, alignment: 8) { scratch in
             let size = FrameEncoder.writeControl(into: scratch, opcode: opcode, payload: payload)
-            return worker.sendControl(id(slot), UnsafeRawBufferPointer(rebasing: scratch[..<size])) == nil
+            let frame = UnsafeRawBufferPointer(rebasing: scratch[..<size])
+            if poolWait.holds(slot) { return owe(slot, .copy(Array(frame))) }
+            switch worker.sendControl(id(slot), frame) {
+            case nil: return true
+            case .poolDry?: return owe(slot, .copy(Array(frame)))
+            case .full?, .stale?, .closing?: return false
+            }
         }
     }
 

@@ -14,7 +14,8 @@ extension GatewayWorker {
         // backlog full, the rest of the records wait, in order, until fan-outs finish
         // (finishBatch); new ones wait in the inbox, whose bytes count against its limit, so
         // the hub stops reading the publishing worker instead of this thread piling up
-        // fan-outs without bound.
+        // fan-outs without bound. The same wait holds while the send pool is down to its
+        // reserve (Worker.sendPressure): records that send wait until clients drain it.
         var took = false
         while true {
             if inboxRecords.isEmpty {
@@ -22,7 +23,7 @@ extension GatewayWorker {
                 took = true
             }
             let finished = inboxRecords.bytes.withUnsafeBytes { raw in
-                while fanouts.count < Self.fanoutBacklogLimit {
+                while fanouts.count < Self.fanoutBacklogLimit, !worker.sendPressure {
                     guard case .frame(let type, let body, let size) = LinkFrameScan.next(
                         in: UnsafeRawBufferPointer(rebasing: raw[inboxOffset...]), maxFrame: UInt32.max
                     ) else { return true }

@@ -54,17 +54,21 @@ extension GatewayWorker {
         GatewayLog.logger.warning("\(line)")
     }
 
-    func pause(_ slot: UInt32) {
+    /// Stops reading the client: its own queue is over half full, or (`forPool`) the worker's
+    /// send pool is down to its reserve (GatewayWorker+SendPool.swift).
+    func pause(_ slot: UInt32, forPool: Bool = false) {
         let state = states.pointer(slot)
         guard !state.pointee.flags.contains(.paused) else { return }
         state.pointee.flags.insert(.paused)
         worker.pause(id(slot))
         paused.append(slot)
-        counters.pausedForBackpressure += 1
+        if forPool { counters.pausedForSendPool += 1 } else { counters.pausedForBackpressure += 1 }
     }
 
-    /// Resumes reading from paused connections whose queues have drained.
+    /// Resumes reading from paused connections whose queues have drained, unless the send
+    /// pool is still down to its reserve or owes messages.
     func resumeDrained() {
+        guard !worker.sendPressure, poolWait.isEmpty else { return }
         paused.removeAll { slot in
             let state = states.pointer(slot)
             guard state.pointee.phase == .open, state.pointee.flags.contains(.paused) else {

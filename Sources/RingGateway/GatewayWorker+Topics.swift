@@ -64,7 +64,9 @@ extension GatewayWorker {
     func continueFanouts() -> Bool {
         guard !fanouts.isEmpty, let backend else { return false }
         var budget = backend.configuration.fanoutBatch
-        while budget > 0, !fanouts.isEmpty {
+        // Each step is at most one batch of sends: the pool's reserve of reference chunks
+        // (an eighth of them, at least 8,192) covers one.
+        while budget > 0, !fanouts.isEmpty, !worker.sendPressure {
             var job = fanouts[0]
             let stop = min(job.end, job.cursor + budget)
             while job.cursor < stop {

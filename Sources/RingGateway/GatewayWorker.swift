@@ -25,6 +25,11 @@ final class GatewayWorker: WorkerHandler {
     var partials: ReassemblyPool
     /// Slots paused for backpressure, checked on each tick.
     var paused: [UInt32] = []
+    /// Messages owed to clients while the send pool was dry; see PoolWaitQueue.swift.
+    var poolWait = PoolWaitQueue()
+    /// Some client was paused because the send pool was down to its reserve.
+    var pausedForPool = false
+    var poolLog: LogThrottle
     var counters = GatewayCounters()
     let published = Mutex(GatewayCounters())
 
@@ -87,6 +92,7 @@ final class GatewayWorker: WorkerHandler {
         application = EchoApplication()
         sendQueue = SendQueuePolicy(limit: Int(configuration.engine.sendQueueLimitBytes), slowClients: configuration.slowClientPolicy)
         dropLog = LogThrottle(intervalTicks: configuration.ticks(10_000))
+        poolLog = LogThrottle(intervalTicks: configuration.ticks(10_000))
         clientTopicLog = LogThrottle(intervalTicks: configuration.ticks(10_000))
         clientTopicPrefixes = backend == nil ? [] : configuration.backend.clientTopicPrefixes.map { Array($0.utf8) }
     }
@@ -124,17 +130,20 @@ final class GatewayWorker: WorkerHandler {
                 break
             }
         }
+        if !poolWait.isEmpty || pausedForPool { catchUpWithPool() }
         if backend != nil { finishBatch() }
     }
 
     /// Fan-outs go on in bounded steps; a step left over asks for another turn.
     private func finishBatch() {
         var more = continueFanouts()
-        if inboxWaiting, fanouts.count < Self.fanoutBacklogLimit {
+        if inboxWaiting, fanouts.count < Self.fanoutBacklogLimit, !worker.sendPressure {
             takeInbox()
             more = !fanouts.isEmpty
         }
-        if more { _ = worker.post(tag: Self.continueTag, nil) }
+        // Fan-outs held back by send-pool pressure go on at the next tick or completion batch,
+        // not in a loop of wake-ups.
+        if more, !worker.sendPressure { _ = worker.post(tag: Self.continueTag, nil) }
         finishBackendBatch()
     }
 
@@ -164,6 +173,7 @@ final class GatewayWorker: WorkerHandler {
             handshake(slot, buffer)
         case .open:
             frames(slot, buffer)
+            if worker.sendPressure { pauseForPool(slot) }
         case .closing:
             // After an HTTP answer there is no frame receiver: request bytes are dropped.
             if state.pointee.flags.contains(.upgraded) { frames(slot, buffer) }
@@ -180,6 +190,7 @@ final class GatewayWorker: WorkerHandler {
         if backend != nil { detachFromBackend(slot) }
         if !handshakes.isEmpty { handshakes[slot] = nil }
         partials.discard(slot)
+        if !poolWait.isEmpty { poolWait.discard(slot) }
         counters.openConnections -= 1
     }
 

@@ -21,7 +21,7 @@ struct LoadRun {
         config.submissionEntries = 1024
         config.completionEntries = 8192
         config.sendQueueLimitBytes = UInt32(max(1 << 16, plan.messageBytes * plan.inFlight * 4))
-        config.sendPoolBytesPerWorker = 8 << 20
+        config.sendPoolBytesPerWorker = 0  // sized from the table and buffers, as the gateway's
         let engine: Engine
         do { engine = try Engine(config) } catch { throw LoadError(error.message) }
         let capacity = engine.tableSize * engine.workerCount

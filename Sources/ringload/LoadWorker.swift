@@ -369,7 +369,7 @@ final class LoadWorker: WorkerHandler {
                     counters.probesSent += 1
                     sent += 1
                     budget -= 1
-                case .full?:
+                case .full?, .poolDry?:
                     // The send pool is spent: the rest wait for the next tick.
                     probePace.spend(sent)
                     return

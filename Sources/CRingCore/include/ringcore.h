@@ -50,7 +50,7 @@ typedef struct rg_config {
 	uint32_t cq_entries;
 	uint32_t tick_ms;		/* RG_EV_TICK period; 0 for none */
 	uint32_t send_queue_limit;	/* bytes queued per connection before sends fail */
-	uint32_t send_pool_bytes;	/* send-chunk memory per worker */
+	uint32_t send_pool_bytes;	/* send-chunk budget per worker; 0: sized from the table (chunks.c) */
 	uint8_t wait_mode;		/* enum rg_wait_mode */
 	uint8_t incremental_buffers;	/* IOU_PBUF_RING_INC where the kernel has it */
 	uint8_t single_issuer;		/* SINGLE_ISSUER|DEFER_TASKRUN where available */
@@ -185,8 +185,9 @@ int rg_engine_rearm_accepts(rg_engine *e);
  * Queues `len` bytes for the connection, copying them into the worker's send
  * chunks; sends to one connection within a batch leave in one SQE. Returns 0,
  * -ESTALE for a slot/generation that is not open, -EPIPE once the connection
- * is closing, -ENOBUFS when the per-connection limit or the worker's pool is
- * exhausted (nothing is queued then). The limit bounds what waits behind
+ * is closing, -ENOBUFS past the per-connection limit, -ENOMEM when the
+ * worker's send pool is dry (nothing is queued then; rg_worker_send_pressure
+ * warns before that happens). The limit bounds what waits behind
  * other data: a message larger than the limit is accepted into an empty
  * queue, so the limit never makes a single message unsendable.
  */
@@ -375,6 +376,9 @@ typedef struct rg_stats {
 	uint64_t tls_handshake_failures;	/* closed before the handshake completed, for any reason */
 	uint64_t tls_errors;		/* fatal TLS errors after the handshake (bad record, ...) */
 	uint64_t cancels;		/* requests cancelled (each walks a kernel hash chain) */
+	uint64_t send_pool_budget;	/* send-chunk bytes the worker may use */
+	uint64_t send_pool_used;	/* in use now */
+	uint64_t send_pool_peak;	/* the most in use at once */
 } rg_stats;
 
 /*
@@ -382,6 +386,14 @@ typedef struct rg_stats {
  * fields may be a moment apart (no lock is taken).
  */
 void rg_worker_stats(const rg_worker *w, rg_stats *out);
+
+/*
+ * 1 while the worker's send pool is down to its reserve (of data bytes or of
+ * reference chunks): the reserve covers answers to what has been read, so a
+ * caller that stops reading (and stops taking new work that sends) then
+ * never finds the pool dry for a message it already holds. Worker thread.
+ */
+int rg_worker_send_pressure(const rg_worker *w);
 /* Sum over all workers. */
 void rg_engine_stats(const rg_engine *e, rg_stats *out);
 

@@ -1,0 +1,70 @@
+import Logging
+import RingEngine
+import RingTopics
+import RingWebSocket
+
+// The worker's send pool is shared by all its connections. A client that reads is never closed
+// because others keep the pool busy: while the pool is down to its reserve (which covers answers
+// to what has been read), the gateway stops reading clients and stops taking fan-outs and worker
+// commands that send; a message that still finds the pool dry waits in `poolWait`, in order,
+// until sends complete and give chunks back.
+extension GatewayWorker {
+    /// Stops reading a client while the send pool is down to its reserve.
+    func pauseForPool(_ slot: UInt32) {
+        guard !states[slot].flags.contains(.paused) else { return }
+        pause(slot, forPool: true)
+        if !pausedForPool {
+            pausedForPool = true
+            noteSendPool("the send pool is down to its reserve; reading paused until it drains")
+        }
+    }
+
+    /// Keeps a message the pool had no room for; it goes out, in order, once there is room.
+    func owe(_ slot: UInt32, _ message: PoolWaitQueue.Message) -> Bool {
+        poolWait.append(slot, generation: states[slot].generation, message)
+        counters.sendPoolWaits += 1
+        pauseForPool(slot)
+        return true
+    }
+
+    /// Once per batch while anything waits on the pool: queues what is owed, then, with the
+    /// pressure gone and nothing owed, reads paused clients again.
+    func catchUpWithPool() {
+        if !poolWait.isEmpty {
+            poolWait.flush { slot, generation, message in
+                let connection = ConnectionID(slot: slot, generation: generation)
+                let refusal: SendRefusal? = switch message {
+                case .copy(let bytes): bytes.withUnsafeBytes { worker.sendControl(connection, $0) }
+                case .shared(let frame): worker.sendShared(connection, frame.shared) == nil ? nil : worker.sendControl(connection, frame.bytes)
+                }
+                switch refusal {
+                case nil: return .queued
+                case .poolDry?: return .poolDry
+                case .full?, .stale?, .closing?: return .gone
+                }
+            }
+        }
+        guard pausedForPool, poolWait.isEmpty, !worker.sendPressure else { return }
+        pausedForPool = false
+        resumeDrained()
+    }
+
+    /// A frame's bytes on the heap, for `poolWait` (a cold path: the pool was dry).
+    func encodedFrame(_ opcode: Opcode, _ payload: UnsafeRawBufferPointer) -> [UInt8] {
+        let header = FrameEncoder.headerSize(payloadLength: payload.count)
+        return [UInt8](unsafeUninitializedCapacity: header + payload.count) { buffer, count in
+            let base = UnsafeMutableRawPointer(buffer.baseAddress!)
+            FrameEncoder.writeHeader(into: base, opcode: opcode, fin: true, payloadLength: payload.count)
+            if let source = payload.baseAddress { (base + header).copyMemory(from: source, byteCount: payload.count) }
+            count = header + payload.count
+        }
+    }
+
+    private func noteSendPool(_ what: String) {
+        guard let _ = poolLog.note(now: now, count: 1) else { return }
+        let stats = worker.stats
+        GatewayLog.logger.warning(
+            "worker \(worker.index): \(what) (\(stats.sendPoolUsed) of \(stats.sendPoolBudget) bytes in use; --send-pool sets the budget)"
+        )
+    }
+}

@@ -1,0 +1,79 @@
+"""The worker's send pool is shared by all its clients: many clients that read are never closed
+because together they ask more of it than it holds. While it is down to its reserve the gateway
+stops reading (and says so in a counter and a log line); every echo still arrives, whole and in
+order. Its default size follows from --max-connections."""
+
+import threading
+
+from admin import scrape
+from test_configuration import run_to_exit
+from wsraw import CLOSE, TEXT, RawClient, frame
+
+CLIENTS = 40
+MESSAGES = 48
+MESSAGE_BYTES = 4096
+
+
+def payload(client, seq):
+    return (b"%03d:%05d:" % (client, seq)).ljust(MESSAGE_BYTES, b"abcdefghijklmnop"[seq % 16:seq % 16 + 1])
+
+
+def echo_all(port, index, results):
+    """Sends every message before reading any, then reads them all back."""
+    try:
+        with RawClient(port, timeout_s=30) as client:
+            client.handshake()
+            client.send(b"".join(frame(TEXT, payload(index, seq)) for seq in range(MESSAGES)))
+            for seq in range(MESSAGES):
+                opcode, data = client.read_message()
+                if opcode == CLOSE:
+                    results[index] = f"closed with {int.from_bytes(data[:2], 'big')} {data[2:]!r} after {seq}"
+                    return
+                if (opcode, data) != (TEXT, payload(index, seq)):
+                    results[index] = f"message {seq} arrived damaged or out of order"
+                    return
+            results[index] = "ok"
+    except Exception as error:  # noqa: BLE001 - a failed client is reported, not raised in a thread
+        results[index] = f"failed: {error!r}"
+
+
+def test_reading_clients_that_together_ask_more_than_the_pool_holds_are_all_served(gateway):
+    # 40 clients x 48 x 4 KiB = 7.5 MiB of echoes in flight against a 1 MiB pool whose reserve
+    # is 512 KiB (twice the 64 x 4 KiB receive buffers).
+    server = gateway(
+        "--workers", "1", "--send-pool", str(1 << 20), "--buffer-count", "64", "--buffer-size", "4096",
+        "--admin-port", "0",
+    )
+    results = [None] * CLIENTS
+    threads = [threading.Thread(target=echo_all, args=(server.port, index, results)) for index in range(CLIENTS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert results == ["ok"] * CLIENTS, [r for r in results if r != "ok"]
+    metrics = scrape(server.admin_port)
+    assert metrics['ringgate_send_pool_bytes{state="budget"}'] == 1 << 20
+    assert 0 < metrics['ringgate_send_pool_bytes{state="peak"}'] <= 1 << 20
+    stats = server.stop(until=lambda s: s["open"] == 0)
+    assert stats["messages_out"] == CLIENTS * MESSAGES
+    assert stats["send_queue_overflows"] == 0
+    assert stats["paused_send_pool"] > 0, "the pool never reached its reserve: the test proves nothing"
+    assert any("the send pool is down to its reserve" in line for line in server.lines)
+
+
+def test_the_default_pool_grows_with_max_connections(gateway):
+    budgets = []
+    for connections in (1000, 5000):
+        server = gateway("--workers", "1", "--max-connections", str(connections), "--admin-port", "0")
+        budgets.append(scrape(server.admin_port)['ringgate_send_pool_bytes{state="budget"}'])
+        assert scrape(server.admin_port)['ringgate_send_pool_bytes{state="used"}'] == 0
+        server.stop()
+    # 512 bytes for each of the 4,000 more connections (one worker's table holds them all).
+    assert budgets[1] - budgets[0] == 4000 * 512, budgets
+
+
+def test_a_pool_below_two_large_chunks_is_refused_with_a_clear_error():
+    result = run_to_exit(["--workers", "1", "--port", "0", "--send-pool", "1000"])
+    assert result.returncode != 0
+    assert "send pool must be at least 32768 bytes" in result.stderr, result.stderr
+    assert "Fatal error" not in result.stderr
