@@ -9,11 +9,19 @@
 
 #include "internal.h"
 
+/*
+ * Sends what the connection has queued, from its head chunk on: one send for
+ * a single chunk, one sendmsg over up to RG_SEND_CHUNKS chunks otherwise, so
+ * everything queued in one batch (echo replies, publications, a large
+ * message) leaves in one system call. Each chunk notes how much of it is in
+ * flight, which drop-oldest (dropsend.c) must not touch.
+ */
 void rg_internal_submit_send(rg_worker *w, uint32_t slot)
 {
 	struct rg_conn *c = &w->conns[slot];
-	struct rg_chunk *ch;
+	struct rg_sendvec *v;
 	struct io_uring_sqe *sqe;
+	uint32_t n = 0;
 
 	/* Drop an empty head chunk left by a reserve whose commit used nothing. */
 	while (c->head != RG_NONE && rg_chunk_at(w, c->head)->start == rg_chunk_at(w, c->head)->end) {
@@ -26,14 +34,65 @@ void rg_internal_submit_send(rg_worker *w, uint32_t slot)
 		c->tail = RG_NONE;
 		return;
 	}
-	ch = rg_chunk_at(w, c->head);
-	ch->inflight = ch->end - ch->start;
 	sqe = rg_internal_sqe(w);
-	io_uring_prep_send(sqe, (int)slot, rg_internal_chunk_bytes(w, c->head) + ch->start, ch->inflight, MSG_NOSIGNAL);
+	if (rg_chunk_at(w, c->head)->next == RG_NONE) {
+		struct rg_chunk *ch = rg_chunk_at(w, c->head);
+
+		ch->inflight = ch->end - ch->start;
+		io_uring_prep_send(sqe, (int)slot, rg_internal_chunk_bytes(w, c->head) + ch->start, ch->inflight,
+				   MSG_NOSIGNAL);
+		n = 1;
+	} else {
+		v = &w->sendvecs[slot];
+		w->sendvecs_touched = true;
+		for (uint32_t i = c->head; i != RG_NONE && n < RG_SEND_CHUNKS; i = rg_chunk_at(w, i)->next, n++) {
+			struct rg_chunk *ch = rg_chunk_at(w, i);
+
+			ch->inflight = ch->end - ch->start;
+			v->iov[n].iov_base = rg_internal_chunk_bytes(w, i) + ch->start;
+			v->iov[n].iov_len = ch->inflight;
+		}
+		v->msg = (struct msghdr){ .msg_iov = v->iov, .msg_iovlen = n };
+		io_uring_prep_sendmsg(sqe, (int)slot, &v->msg, MSG_NOSIGNAL);
+	}
 	sqe->flags |= IOSQE_FIXED_FILE;
 	io_uring_sqe_set_data64(sqe, rg_udata(RG_OP_SEND, slot, c->gen));
+	c->send_chunks = (uint8_t)n;
 	c->flags |= RG_CF_SENDING;
 	c->inflight++;
+}
+
+/*
+ * Takes `sent` bytes off the chunks the send in flight covered, oldest first,
+ * freeing the ones sent whole, and clears what they had in flight. Returns
+ * whether the kernel took less than was offered.
+ */
+static bool settle_send(rg_worker *w, struct rg_conn *c, uint32_t sent)
+{
+	uint32_t offered = 0, taken = 0;
+	uint32_t i = c->head;
+
+	for (uint32_t k = 0; k < c->send_chunks && i != RG_NONE; k++) {
+		struct rg_chunk *ch = rg_chunk_at(w, i);
+		uint32_t next = ch->next;
+		uint32_t take = sent - taken < ch->inflight ? sent - taken : ch->inflight;
+
+		offered += ch->inflight;
+		taken += take;
+		ch->inflight = 0;
+		ch->start += take;
+		/* Only a prefix of the queue is sent whole: free it, and move the head past it. */
+		if (i == c->head && ch->start == ch->end) {
+			c->head = next;
+			rg_internal_chunk_release(w, i);
+		}
+		i = next;
+	}
+	c->queued -= taken;
+	if (c->head == RG_NONE)
+		c->tail = RG_NONE;
+	c->send_chunks = 0;
+	return taken < offered;
 }
 
 void rg_internal_submit_shutdown(rg_worker *w, uint32_t slot)
@@ -52,28 +111,16 @@ void rg_internal_on_send(rg_worker *w, struct io_uring_cqe *cqe)
 {
 	uint32_t slot = rg_udata_slot(cqe->user_data);
 	struct rg_conn *c = &w->conns[slot];
-	struct rg_chunk *ch;
 
 	if (RG_BUG(w, c->state == RG_CONN_FREE || c->gen != rg_udata_gen(cqe->user_data)))
 		return;
 	c->flags &= ~RG_CF_SENDING;
 	c->inflight--;
 	if (cqe->res > 0 && c->head != RG_NONE) {
-		ch = rg_chunk_at(w, c->head);
 		rg_stat_add(&w->stats.send_bytes, (uint64_t)cqe->res);
 		rg_stat_add(&w->stats.send_completions, 1);
-		if ((uint32_t)cqe->res < ch->inflight)
+		if (settle_send(w, c, (uint32_t)cqe->res))
 			rg_stat_add(&w->stats.send_partial, 1);
-		ch->start += (uint32_t)cqe->res;
-		c->queued -= (uint32_t)cqe->res;
-		if (ch->start == ch->end) {
-			uint32_t done = c->head;
-
-			c->head = ch->next;
-			rg_internal_chunk_release(w, done);
-			if (c->head == RG_NONE)
-				c->tail = RG_NONE;
-		}
 		if (c->state != RG_CONN_CLOSING)
 			rg_internal_mark_dirty(w, slot);
 	} else if (cqe->res != -ECANCELED || c->state != RG_CONN_CLOSING) {
@@ -302,6 +349,8 @@ int rg_conn_send_parts(rg_worker *w, uint32_t slot, uint32_t gen, const void *he
 }
 
 uint32_t rg_send_chunk_capacity(void) { return RG_LARGE_CHUNK_DATA; }
+
+uint32_t rg_send_max_chunks(void) { return RG_SEND_CHUNKS; }
 
 uint8_t *rg_conn_send_reserve(rg_worker *w, uint32_t slot, uint32_t gen, uint32_t len)
 {

@@ -9,7 +9,7 @@
  * message may; a control frame, which the peer is owed, stays).
  *
  * Only records that have not started to leave are touched: bytes the kernel
- * has taken, or is taking (the head chunk's send in flight), belong to a
+ * has taken, or is taking (each chunk's `inflight` bytes from its start), belong to a
  * record that must go out whole, or the stream would be corrupt. A dropped
  * record is cut out where it lies: a cut at a chunk's front moves its
  * `start`, one at its back moves its `end`, chunks it covers are freed (a
@@ -92,7 +92,7 @@ static bool cut(rg_worker *w, struct rg_conn *c, struct place *p, uint64_t len)
 	while (len && p->chunk != RG_NONE) {
 		struct rg_chunk *ch = rg_chunk_at(w, p->chunk);
 		uint32_t take = ch->end - p->offset < len ? ch->end - p->offset : (uint32_t)len;
-		bool sending = p->chunk == c->head && (c->flags & RG_CF_SENDING);
+		bool sending = ch->inflight != 0;
 
 		len -= take;
 		c->queued -= take;
@@ -135,7 +135,6 @@ int64_t rg_conn_drop_oldest(rg_worker *w, uint32_t slot, uint32_t gen, uint32_t 
 {
 	struct rg_conn *c;
 	struct place p;
-	uint32_t started_end = 0;	/* in the head chunk: bytes below this have left or are leaving */
 	uint64_t freed = 0;
 
 	*records = 0;
@@ -148,16 +147,14 @@ int64_t rg_conn_drop_oldest(rg_worker *w, uint32_t slot, uint32_t gen, uint32_t 
 		return -EOPNOTSUPP;
 	if (c->head == RG_NONE)
 		return 0;
-	started_end = rg_chunk_at(w, c->head)->start;
-	if (c->flags & RG_CF_SENDING)
-		started_end += rg_chunk_at(w, c->head)->inflight;
 	p = (struct place){ .chunk = c->head, .prev = RG_NONE, .offset = 0 };
 	find_record(w, &p);
 	while (p.chunk != RG_NONE && freed < want) {
 		uint8_t head[RG_RECORD_PEEK];
 		uint32_t seen = peek(w, p, head, sizeof(head));
 		int64_t size = seen ? measure(head, seen) : 0;
-		bool started = p.chunk == c->head && p.offset < started_end;
+		/* Bytes below a chunk's start have left; the send in flight covers `inflight` more. */
+		bool started = p.offset < rg_chunk_at(w, p.chunk)->start + rg_chunk_at(w, p.chunk)->inflight;
 
 		if (size == 0) {
 			/* Not a record the caller knows (an HTTP answer): it and the rest of its chunk stay. */

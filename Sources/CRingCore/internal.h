@@ -88,6 +88,19 @@ static const uint32_t rg_chunk_class_bytes[RG_CHUNK_CLASSES] = { 256, 2048, RG_L
 #define RG_REF_CLASS 3u
 #define RG_REF_CHUNK_BYTES 32u
 
+/*
+ * A send that covers several chunks of one queue goes out as one sendmsg:
+ * its header and vector live here, one per slot, until the send completes.
+ * Up to RG_SEND_CHUNKS chunks: 16 large ones are 256 KiB, more than a
+ * socket takes at once, and 16 small records (pipelined echoes, queued
+ * publications) cost one system call instead of sixteen.
+ */
+#define RG_SEND_CHUNKS 16
+struct rg_sendvec {
+	struct msghdr msg;
+	struct iovec iov[RG_SEND_CHUNKS];
+};
+
 enum rg_conn_state {
 	RG_CONN_FREE = 0,
 	RG_CONN_OPEN,
@@ -121,7 +134,7 @@ struct rg_conn {
 	uint8_t state;		/* 1: enum rg_conn_state */
 	uint8_t inflight;	/* 1: requests on this socket not yet completed */
 	uint8_t how;		/* 1: how the close was asked for */
-	uint8_t reserved;	/* 1 */
+	uint8_t send_chunks;	/* 1: chunks the send in flight covers (conn_send.c) */
 	uint16_t flags;		/* 2: enum rg_conn_flag */
 	int16_t cause;		/* 2: first error seen (-errno), reported with RG_EV_CLOSED */
 	uint32_t queued;	/* 4: bytes in the send queue */
@@ -200,6 +213,8 @@ struct rg_worker {
 	bool trim_due;
 
 	struct rg_chunk_pool pools[RG_CHUNK_CLASSES + 1];	/* the last one: reference chunks */
+	struct rg_sendvec *sendvecs;	/* per slot, for sends over several chunks (conn_send.c) */
+	bool sendvecs_touched;
 	uint64_t pool_budget;	/* bytes of data chunks in use at most (chunks.c) */
 	uint64_t pool_used;
 	uint64_t pool_reserve;	/* kept for answers to what was read: see rg_worker_send_pressure */

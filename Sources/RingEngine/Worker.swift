@@ -64,6 +64,9 @@ public struct Worker: @unchecked Sendable {
     /// The largest `count` `reserve` accepts.
     public static var reserveCapacity: Int { Int(rg_send_chunk_capacity()) }
 
+    /// The most chunks one send covers: what a queue holds leaves in one system call up to this.
+    public static var maxChunksPerSend: Int { Int(rg_send_max_chunks()) }
+
     /// True while the send pool is down to the reserve that covers answers to what has been
     /// read: stop reading and stop taking new work that sends until it clears.
     @inline(__always)

@@ -35,10 +35,12 @@ extension GatewayWorker {
         let total = header + payload.count
         let queued = worker.queuedBytes(connection)
         if !sendQueue.fits(total, behind: queued), !makeRoom(slot, for: total) { return overflow(slot) }
-        if poolWait.holds(slot) { return owe(slot, .copy(encodedFrame(opcode, payload))) }
+        if poolWait.holds(slot) { return owe(slot, .copy(encodedFrame(opcode, payload)), payload: payload.count) }
         if total <= Worker.reserveCapacity {
             var space = worker.reserve(connection, total)
-            if space == nil, Worker.lastReserveRefusal == .poolDry { return owe(slot, .copy(encodedFrame(opcode, payload))) }
+            if space == nil, Worker.lastReserveRefusal == .poolDry {
+                return owe(slot, .copy(encodedFrame(opcode, payload)), payload: payload.count)
+            }
             if space == nil, makeRoom(slot, for: total) { space = worker.reserve(connection, total) }
             guard let space else { return overflow(slot) }
             FrameEncoder.writeHeader(into: space, opcode: opcode, fin: true, payloadLength: payload.count)
@@ -52,7 +54,7 @@ extension GatewayWorker {
             }
             switch refusal {
             case nil: break
-            case .poolDry?: return owe(slot, .copy(encodedFrame(opcode, payload)))
+            case .poolDry?: return owe(slot, .copy(encodedFrame(opcode, payload)), payload: payload.count)
             case .full?, .stale?, .closing?: return overflow(slot)
             }
         }
@@ -67,10 +69,10 @@ extension GatewayWorker {
     @discardableResult
     func sendShared(_ slot: UInt32, _ frame: SharedFrame) -> Bool {
         let connection = id(slot)
-        if poolWait.holds(slot) { return owe(slot, .shared(frame)) }
+        if poolWait.holds(slot) { return owe(slot, .shared(frame), payload: frame.payloadCount) }
         switch worker.sendShared(connection, frame.shared) {
         case nil: break
-        case .poolDry: return owe(slot, .shared(frame))
+        case .poolDry: return owe(slot, .shared(frame), payload: frame.payloadCount)
         case .full:
             guard makeRoom(slot, for: frame.bytes.count), worker.sendShared(connection, frame.shared) == nil else { return overflow(slot) }
         case .stale, .closing: return false
@@ -113,13 +115,13 @@ extension GatewayWorker {
         let state = states.pointer(slot)
         if !state.pointee.flags.contains(.closeSent) {
             withUnsafeTemporaryAllocation(byteCount: 2 + FrameEncoder.maxControlPayload, alignment: 8) { scratch in
-                let size = write(scratch)
-                _ = worker.sendControl(id(slot), UnsafeRawBufferPointer(rebasing: scratch[..<size]))
+                let frame = UnsafeRawBufferPointer(rebasing: scratch[..<write(scratch)])
+                if poolWait.holds(slot) || worker.sendControl(id(slot), frame) == .poolDry { _ = owe(slot, .copy(Array(frame))) }
             }
             state.pointee.flags.insert(.closeSent)
         }
         state.pointee.phase = .closing
-        worker.close(id(slot), peerClosed ? .flush : .linger)
+        closeAfterOwed(slot, peerClosed ? .flush : .linger)
         wheel.schedule(slot, at: now &+ limits.closeTicks)
     }
 }

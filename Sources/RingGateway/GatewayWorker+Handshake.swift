@@ -94,19 +94,24 @@ extension GatewayWorker {
     /// unread request bytes would send a reset that can destroy the answer in flight.
     func finishWithoutFrames(_ slot: UInt32) {
         states.pointer(slot).pointee.phase = .closing
-        worker.close(id(slot), .linger)
+        closeAfterOwed(slot, .linger)
         wheel.schedule(slot, at: now &+ limits.closeTicks)
     }
 
-    /// Queues bytes as they are; false (and the connection aborted) when they do not fit.
+    /// Queues bytes as they are (after any the connection is owed, when the send pool was dry);
+    /// false, and the connection aborted, when it is over its queue limit.
     @discardableResult
     func sendRaw(_ slot: UInt32, _ bytes: [UInt8]) -> Bool {
-        let refused = bytes.withUnsafeBytes { worker.send(id(slot), $0) }
-        if refused != nil {
+        if poolWait.holds(slot) { return owe(slot, .copy(bytes)) }
+        switch bytes.withUnsafeBytes({ worker.send(id(slot), $0) }) {
+        case nil:
+            return true
+        case .poolDry?:
+            return owe(slot, .copy(bytes))
+        case .full?, .stale?, .closing?:
             counters.sendQueueOverflows += 1
             worker.close(id(slot), .abort)
             return false
         }
-        return true
     }
 }

@@ -19,12 +19,26 @@ extension GatewayWorker {
         }
     }
 
-    /// Keeps a message the pool had no room for; it goes out, in order, once there is room.
-    func owe(_ slot: UInt32, _ message: PoolWaitQueue.Message) -> Bool {
+    /// Keeps a message the pool had no room for; it goes out, in order, once there is room. A
+    /// data message (`payload` bytes) counts as sent now: it will be, unless its client goes.
+    func owe(_ slot: UInt32, _ message: PoolWaitQueue.Message, payload: Int? = nil) -> Bool {
         poolWait.append(slot, generation: states[slot].generation, message)
         counters.sendPoolWaits += 1
+        if let payload {
+            counters.messagesOut += 1
+            counters.bytesOut += UInt64(payload)
+        }
         pauseForPool(slot)
         return true
+    }
+
+    /// Closes the connection the way `mode` says, after what it is owed when it is owed anything.
+    func closeAfterOwed(_ slot: UInt32, _ mode: CloseMode) {
+        if poolWait.holds(slot) {
+            poolWait.append(slot, generation: states[slot].generation, .close(mode))
+        } else {
+            worker.close(id(slot), mode)
+        }
     }
 
     /// Once per batch while anything waits on the pool: queues what is owed, then, with the
@@ -36,6 +50,7 @@ extension GatewayWorker {
                 let refusal: SendRefusal? = switch message {
                 case .copy(let bytes): bytes.withUnsafeBytes { worker.sendControl(connection, $0) }
                 case .shared(let frame): worker.sendShared(connection, frame.shared) == nil ? nil : worker.sendControl(connection, frame.bytes)
+                case .close(let mode): worker.close(connection, mode) ? nil : .stale
                 }
                 switch refusal {
                 case nil: return .queued

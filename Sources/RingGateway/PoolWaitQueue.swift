@@ -1,3 +1,4 @@
+import RingEngine
 import RingTopics
 
 /// Messages the gateway owes clients but could not queue because the worker's send pool was
@@ -15,6 +16,8 @@ struct PoolWaitQueue {
         case copy([UInt8])
         /// A fan-out frame, still shared.
         case shared(SharedFrame)
+        /// Close the connection this way once what is before this has been queued.
+        case close(CloseMode)
     }
 
     /// What happened to one message offered back to the core.

@@ -141,9 +141,10 @@ struct DropOldestTests {
     }
 
     /// Bytes the kernel had taken or was taking when the drop began, at most: what it took,
-    /// plus a send in flight (one chunk) and the rest of a record that had started.
+    /// plus a send in flight (up to `maxChunksPerSend` chunks) and the rest of a record that had started.
     private func startedBound(_ handler: DropHandler) -> Int {
-        handler.queued.load(ordering: .relaxed) - handler.unsent.load(ordering: .relaxed) + Worker.reserveCapacity + 20_000
+        handler.queued.load(ordering: .relaxed) - handler.unsent.load(ordering: .relaxed)
+            + Worker.maxChunksPerSend * Worker.reserveCapacity + 20_000
     }
 
     @Test("dropping everything droppable keeps every K record and every record that had started, and frees the shared frames")

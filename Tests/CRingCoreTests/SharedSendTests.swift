@@ -57,6 +57,30 @@ struct SharedSendTests {
         #expect(engine.stats.unexpected == 0)
     }
 
+    @Test("a queue of many chunks leaves in one system call per sixteen chunks, in order")
+    func queueLeavesTogether() throws {
+        let payload = (0..<100).map { UInt8(truncatingIfNeeded: $0 &* 13 &+ 1) }
+        let frame = try #require(rg_shared_create(UInt32(payload.count)))
+        defer { rg_shared_release(frame) }
+        payload.withUnsafeBytes { rg_shared_bytes(frame).update(from: $0.bindMemory(to: UInt8.self).baseAddress!, count: payload.count) }
+        var config = EngineConfiguration()
+        config.port = 0
+        config.workers = 1
+        let engine = try Engine(config)
+        try engine.start { _ in SharedSendHandler(frame: frame) }
+        defer { engine.stop() }
+        let client = try #require(LoopbackClient(port: engine.port))
+        // Ten bytes in one write: "<", the frame by reference, ">" for each, 30 chunks in one batch.
+        #expect(client.send([UInt8](repeating: 1, count: 10)))
+        let one = [UInt8(ascii: "<")] + payload + [UInt8(ascii: ">")]
+        let expected = Array((0..<10).map { _ in one }.joined())
+        #expect(client.receive(exactly: expected.count) == expected)
+        let chunks = 30
+        let sends = (chunks + Worker.maxChunksPerSend - 1) / Worker.maxChunksPerSend
+        #expect(eventually { engine.stats.sendCompletions == UInt64(sends) })
+        client.close()
+    }
+
     @Test("a connection that goes away with the frame still queued lets go of its reference")
     func droppedQueueReleases() throws {
         let payload = [UInt8](repeating: 0x5A, count: 60_000)

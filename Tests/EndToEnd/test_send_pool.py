@@ -12,6 +12,7 @@ from wsraw import CLOSE, TEXT, RawClient, frame
 CLIENTS = 40
 MESSAGES = 48
 MESSAGE_BYTES = 4096
+SEND_POOL = 64 << 10
 
 
 def payload(client, seq):
@@ -19,11 +20,14 @@ def payload(client, seq):
 
 
 def echo_all(port, index, results):
-    """Sends every message before reading any, then reads them all back."""
+    """Sends every message while reading the echoes back, through a small receive buffer, so the
+    gateway's queue for it fills while the client still reads."""
     try:
-        with RawClient(port, timeout_s=30) as client:
+        with RawClient(port, timeout_s=30, receive_buffer=4096) as client:
             client.handshake()
-            client.send(b"".join(frame(TEXT, payload(index, seq)) for seq in range(MESSAGES)))
+            data = b"".join(frame(TEXT, payload(index, seq)) for seq in range(MESSAGES))
+            sender = threading.Thread(target=client.send, args=(data,), daemon=True)
+            sender.start()
             for seq in range(MESSAGES):
                 opcode, data = client.read_message()
                 if opcode == CLOSE:
@@ -38,10 +42,11 @@ def echo_all(port, index, results):
 
 
 def test_reading_clients_that_together_ask_more_than_the_pool_holds_are_all_served(gateway):
-    # 40 clients x 48 x 4 KiB = 7.5 MiB of echoes in flight against a 1 MiB pool whose reserve
-    # is 512 KiB (twice the 64 x 4 KiB receive buffers).
+    # 40 clients x 48 x 4 KiB = 7.5 MiB of echoes against a 64 KiB pool. Its reserve is half of
+    # it, less than the 16 x 4 KiB receive buffers hold, so besides pausing, some echoes find the
+    # pool dry and wait for room: both paths run, and every echo must still arrive in order.
     server = gateway(
-        "--workers", "1", "--send-pool", str(1 << 20), "--buffer-count", "64", "--buffer-size", "4096",
+        "--workers", "1", "--send-pool", str(SEND_POOL), "--buffer-count", "16", "--buffer-size", "4096",
         "--admin-port", "0",
     )
     results = [None] * CLIENTS
@@ -52,12 +57,13 @@ def test_reading_clients_that_together_ask_more_than_the_pool_holds_are_all_serv
         thread.join(60)
     assert results == ["ok"] * CLIENTS, [r for r in results if r != "ok"]
     metrics = scrape(server.admin_port)
-    assert metrics['ringgate_send_pool_bytes{state="budget"}'] == 1 << 20
-    assert 0 < metrics['ringgate_send_pool_bytes{state="peak"}'] <= 1 << 20
+    assert metrics['ringgate_send_pool_bytes{state="budget"}'] == SEND_POOL
+    assert 0 < metrics['ringgate_send_pool_bytes{state="peak"}'] <= SEND_POOL
     stats = server.stop(until=lambda s: s["open"] == 0)
     assert stats["messages_out"] == CLIENTS * MESSAGES
     assert stats["send_queue_overflows"] == 0
     assert stats["paused_send_pool"] > 0, "the pool never reached its reserve: the test proves nothing"
+    assert stats["send_pool_waits"] > 0, "no echo found the pool dry: the waiting path went untested"
     assert any("the send pool is down to its reserve" in line for line in server.lines)
 
 

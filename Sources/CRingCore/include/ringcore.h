@@ -218,6 +218,8 @@ int rg_conn_send_parts(rg_worker *w, uint32_t slot, uint32_t gen, const void *he
 uint8_t *rg_conn_send_reserve(rg_worker *w, uint32_t slot, uint32_t gen, uint32_t len);
 void rg_conn_send_commit(rg_worker *w, uint32_t slot, uint32_t used);
 uint32_t rg_send_chunk_capacity(void);
+/* Chunks one send may cover: a queue leaves in one system call up to this many. */
+uint32_t rg_send_max_chunks(void);
 
 /*
  * Shared frames, for fan-out: a message encoded once and queued on many
