@@ -56,16 +56,6 @@ void rg_internal_conns_free(rg_worker *w)
 	w->conns = NULL;
 }
 
-struct rg_conn *rg_internal_live(rg_worker *w, uint32_t slot, uint32_t gen)
-{
-	struct rg_conn *c;
-
-	if (slot >= w->table_size)
-		return NULL;
-	c = &w->conns[slot];
-	return c->state != RG_CONN_FREE && c->gen == gen ? c : NULL;
-}
-
 static void mark(rg_worker *w, uint32_t slot, uint16_t flag, uint32_t *list, uint32_t *count)
 {
 	struct rg_conn *c = &w->conns[slot];

@@ -323,7 +323,16 @@ void rg_internal_accept_rearm(rg_worker *w);
 int rg_internal_conns_init(rg_worker *w);
 void rg_internal_conns_free(rg_worker *w);
 /* The connection in `slot` if it is in use by generation `gen`, else NULL (a stale id). */
-struct rg_conn *rg_internal_live(rg_worker *w, uint32_t slot, uint32_t gen);
+/* The open (or closing) connection `slot` names at generation `gen`, or NULL. */
+static inline struct rg_conn *rg_internal_live(rg_worker *w, uint32_t slot, uint32_t gen)
+{
+	struct rg_conn *c;
+
+	if (slot >= w->table_size)
+		return NULL;
+	c = &w->conns[slot];
+	return c->state != RG_CONN_FREE && c->gen == gen ? c : NULL;
+}
 void rg_internal_conn_start(rg_worker *w, uint32_t slot, enum rg_conn_state state);
 void rg_internal_conn_opened(rg_worker *w, uint32_t slot, bool tls);
 void rg_internal_abort(rg_worker *w, uint32_t slot, int cause);

@@ -9,9 +9,12 @@ import Glibc
 ///
 /// Elements start as all-zero bytes; `Element` must be a plain value for which
 /// that is either valid or overwritten before use.
-package struct SlotArray<Element: BitwiseCopyable> {
-    package let base: UnsafeMutablePointer<Element>
-    package let count: Int
+/// Public and inlinable so that the per-message lookups of the layers above compile to one
+/// load each (a `package` declaration was not inlined across modules, per callgrind).
+@frozen
+public struct SlotArray<Element: BitwiseCopyable> {
+    public let base: UnsafeMutablePointer<Element>
+    public let count: Int
 
     package init(count: Int) {
         let bytes = max(1, count * MemoryLayout<Element>.stride)
@@ -23,14 +26,14 @@ package struct SlotArray<Element: BitwiseCopyable> {
         self.count = count
     }
 
-    @inline(__always)
-    package subscript(slot: UInt32) -> Element {
+    @inlinable @inline(__always)
+    public subscript(slot: UInt32) -> Element {
         get { base[Int(slot)] }
         nonmutating set { base[Int(slot)] = newValue }
     }
 
-    @inline(__always)
-    package func pointer(_ slot: UInt32) -> UnsafeMutablePointer<Element> { base + Int(slot) }
+    @inlinable @inline(__always)
+    public func pointer(_ slot: UInt32) -> UnsafeMutablePointer<Element> { base + Int(slot) }
 
     package func unmap() {
         munmap(base, max(1, count * MemoryLayout<Element>.stride))

@@ -49,6 +49,15 @@ public struct Worker: @unchecked Sendable {
         refusal(rg_conn_send(raw, id.slot, id.generation, bytes.baseAddress, UInt32(bytes.count)))
     }
 
+    /// Queues `head` then `body` as one message (both or neither), like `sendParts`, and says
+    /// how many bytes the connection then has queued: one call into the core per message.
+    @inline(__always)
+    public func sendMessage(_ id: ConnectionID, _ head: UnsafeRawBufferPointer, _ body: UnsafeRawBufferPointer) -> Result<Int, SendRefusal> {
+        let queued = rg_conn_send_message(raw, id.slot, id.generation, head.baseAddress, UInt32(head.count), body.baseAddress, UInt32(body.count))
+        if queued >= 0 { return .success(Int(queued)) }
+        return .failure(refusal(Int32(queued)) ?? .full)
+    }
+
     /// Reserves `count` contiguous bytes at the tail of the send queue for
     /// in-place writing; `commit` queues what was written.
     @inline(__always)

@@ -36,9 +36,10 @@ struct SendQueuePolicy: Equatable {
         left == 0 || left + total <= limit
     }
 
-    /// Under `pause`, whether queueing `total` behind `queued` should pause reading the client.
-    func pausesReading(after total: Int, behind queued: Int) -> Bool {
-        slowClients == .pause && queued + total > pauseAbove
+    /// Under `pause`, whether a client with `queued` bytes waiting, the newest message
+    /// included, should stop being read.
+    func pausesReading(queued: Int) -> Bool {
+        slowClients == .pause && queued > pauseAbove
     }
 
     /// Whether a client with `queued` bytes waiting may be read again (or its worker told so).

@@ -36,7 +36,7 @@ extension FrameReceiver {
 
     /// Decodes a header from `available` bytes at `pointer`.
     /// - Returns: the header, a violation, or how many bytes the header needs in total.
-    @inlinable
+    @inlinable @inline(__always)
     func decodeHeader(_ pointer: UnsafeRawPointer, available: Int, limits: FrameLimits) -> HeaderDecode {
         if available < 2 { return .needMore(2) }
         let first = pointer.load(as: UInt8.self)

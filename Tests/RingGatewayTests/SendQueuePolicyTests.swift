@@ -30,9 +30,9 @@ struct SendQueuePolicyTests {
     @Test("pause stops reading past half the limit and resumes under a quarter; others never pause")
     func pauseAndResume() {
         let pause = SendQueuePolicy(limit: limit, slowClients: .pause)
-        #expect(!pause.pausesReading(after: 100, behind: 400))
-        #expect(pause.pausesReading(after: 101, behind: 400))
-        #expect(!SendQueuePolicy(limit: limit, slowClients: .close).pausesReading(after: 900, behind: 0))
+        #expect(!pause.pausesReading(queued: 500))
+        #expect(pause.pausesReading(queued: 501))
+        #expect(!SendQueuePolicy(limit: limit, slowClients: .close).pausesReading(queued: 900))
         #expect(pause.resumes(with: 249) && !pause.resumes(with: 250))
         #expect(pause.isSlow(with: 501) && !pause.isSlow(with: 500))
     }

@@ -209,6 +209,14 @@ int rg_conn_send_parts(rg_worker *w, uint32_t slot, uint32_t gen, const void *he
 		       const void *body, uint32_t body_len);
 
 /*
+ * rg_conn_send_parts that returns, on success, the bytes the connection then
+ * has queued (for a caller's backpressure policy), or -errno as above: one
+ * call per message where a caller would otherwise also ask rg_conn_queued.
+ */
+int64_t rg_conn_send_message(rg_worker *w, uint32_t slot, uint32_t gen, const void *head, uint32_t head_len,
+			     const void *body, uint32_t body_len);
+
+/*
  * Two-part form of rg_conn_send for writers that build a message in place:
  * reserve returns `len` contiguous writable bytes at the tail of the send
  * queue (len <= rg_send_chunk_capacity()) or NULL with errno set as above;
