@@ -25,6 +25,16 @@ public enum CloseMode: UInt32, Sendable {
 
 /// Why a send was not queued (`rg_conn_send`'s errors).
 public enum SendRefusal: Error, Sendable {
+    /// The refusal a negative `Worker.sendMessage` result stands for.
+    public init(queuedOrError code: Int) {
+        switch Int32(truncatingIfNeeded: code) {
+        case -ESTALE: self = .stale
+        case -EPIPE: self = .closing
+        case -ENOMEM: self = .poolDry
+        default: self = .full
+        }
+    }
+
     /// The id names no open connection.
     case stale
     /// The connection is closing.
@@ -49,13 +59,12 @@ public struct Worker: @unchecked Sendable {
         refusal(rg_conn_send(raw, id.slot, id.generation, bytes.baseAddress, UInt32(bytes.count)))
     }
 
-    /// Queues `head` then `body` as one message (both or neither), like `sendParts`, and says
-    /// how many bytes the connection then has queued: one call into the core per message.
+    /// Queues `head` then `body` as one message (both or neither), like `sendParts`: one call
+    /// into the core per message. Returns the bytes the connection then has queued, or a
+    /// negative value that `SendRefusal(queuedOrError:)` names.
     @inline(__always)
-    public func sendMessage(_ id: ConnectionID, _ head: UnsafeRawBufferPointer, _ body: UnsafeRawBufferPointer) -> Result<Int, SendRefusal> {
-        let queued = rg_conn_send_message(raw, id.slot, id.generation, head.baseAddress, UInt32(head.count), body.baseAddress, UInt32(body.count))
-        if queued >= 0 { return .success(Int(queued)) }
-        return .failure(refusal(Int32(queued)) ?? .full)
+    public func sendMessage(_ id: ConnectionID, _ head: UnsafeRawBufferPointer, _ body: UnsafeRawBufferPointer) -> Int {
+        Int(rg_conn_send_message(raw, id.slot, id.generation, head.baseAddress, UInt32(head.count), body.baseAddress, UInt32(body.count)))
     }
 
     /// Reserves `count` contiguous bytes at the tail of the send queue for

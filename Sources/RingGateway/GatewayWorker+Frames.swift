@@ -39,24 +39,27 @@ extension GatewayWorker {
             FrameEncoder.writeHeader(into: scratch.baseAddress!, opcode: opcode, fin: true, payloadLength: payload.count)
             return worker.sendMessage(connection, UnsafeRawBufferPointer(rebasing: scratch[..<header]), payload)
         }
-        if case .failure(.full) = result, makeRoom(slot, for: header + payload.count) {
+        if result >= 0 { return sent(slot, payload.count, queued: result) }
+        if SendRefusal(queuedOrError: result) == .full, makeRoom(slot, for: header + payload.count) {
             result = withUnsafeBytes(of: &headerBytes) { scratch in
                 worker.sendMessage(connection, UnsafeRawBufferPointer(rebasing: scratch[..<header]), payload)
             }
+            if result >= 0 { return sent(slot, payload.count, queued: result) }
         }
-        switch result {
-        case .success(let queued):
-            counters.messagesOut += 1
-            counters.bytesOut += UInt64(payload.count)
-            if sendQueue.pausesReading(queued: queued) { pause(slot) }
-            return true
-        case .failure(.poolDry):
-            return owe(slot, .copy(encodedFrame(opcode, payload)), payload: payload.count)
-        case .failure(.full):
-            return overflow(slot)
-        case .failure(.stale), .failure(.closing):
-            return false
+        switch SendRefusal(queuedOrError: result) {
+        case .poolDry: return owe(slot, .copy(encodedFrame(opcode, payload)), payload: payload.count)
+        case .full: return overflow(slot)
+        case .stale, .closing: return false
         }
+    }
+
+    /// A data message was queued: counted, and its client paused when its queue is past half.
+    @inline(__always)
+    private func sent(_ slot: UInt32, _ payloadCount: Int, queued: Int) -> Bool {
+        counters.messagesOut += 1
+        counters.bytesOut += UInt64(payloadCount)
+        if sendQueue.pausesReading(queued: queued) { pause(slot) }
+        return true
     }
 
     /// Queues a frame encoded once for many recipients (a fan-out or topic history) by

@@ -7,7 +7,8 @@
 # interval (max(0.5 s, N / 25,000 s)) long enough for each fan-out to finish before the next
 # (one message's latency), and BURST messages back to back (sustained deliveries/s). The worker reads the gateway's RssAnon before and after subscribing
 # every connection, so memory per subscription excludes the connections themselves.
-# The SwiftNIO and Hummingbird peers have no pub/sub, so there is no side-by-side row.
+# uWebSockets' broadcast peer runs the same rows up to 19,000 subscribers (one process is held to
+# the open-file limit); the SwiftNIO and Hummingbird peers have no pub/sub.
 # Usage: bench/scenarios/broadcast.sh [SUBSCRIBERS...]   (default: 19000 100000)
 # SCRATCH_PATH=DIR builds into DIR instead of .build; RINGGATE_BINARY and RINGLOAD_BINARY use
 # prebuilt binaries instead (no build). GATEWAY_WORKERS (default: 1 up to 19,000 subscribers,
@@ -44,6 +45,7 @@ failures=""
 measure() {  # SUBSCRIBERS RATE MESSAGES
     local n=$1 rate=$2 MESSAGES=$3
     local gateway_workers=${GATEWAY_WORKERS:-$([ "$n" -le 19000 ] && echo 1 || echo 8)}
+    last_rate=0
     # ringload: a ring holds about the open-file limit; one more for room.
     local load_workers=$(((n + 17999) / 18000 + 1))
     local label="$MESSAGES back to back"
@@ -91,13 +93,63 @@ measure() {  # SUBSCRIBERS RATE MESSAGES
         return
     fi
     rows+=$'\n'"$(echo "$out" | json "f'| {d[\"subscribers\"]} | $gateway_workers | $label | {d[\"messages_seen\"]} of {d[\"messages_expected\"]} | {int(d[\"deliveries_per_second\"]):,} | {int(d[\"fanout_per_second\"]):,} | {d[\"until_last_us\"][\"p50\"]/1000:.1f} | {d[\"until_last_us\"][\"p99\"]/1000:.1f} | {d[\"until_last_us\"][\"max\"]/1000:.1f} | {d[\"latency_us\"][\"p50\"]/1000:.1f} | {d[\"latency_us\"][\"p99\"]/1000:.1f} | {d[\"missing_deliveries\"]} | {d[\"out_of_order\"]} | $per_sub | $cpu | $waited | {d[\"ringload_cpu_percent\"]:.0f} | {d[\"ringload_saturated\"]} | $load |'")"
+    last_rate=$(echo "$out" | json 'int(d["deliveries_per_second"])')
     if [ "$(echo "$out" | json 'd["upgraded"]')" != "$n" ]; then
         failures+="$n subscribers, $label: only $(echo "$out" | json 'd["upgraded"]') upgraded; connect failures $(echo "$out" | json 'd["connect_failures"]'), handshake failures $(echo "$out" | json 'd["handshake_failures"]')"$'\n'
     fi
 }
+# measure_uws SUBSCRIBERS RATE MESSAGES: the same ringload run against uWebSockets' broadcast peer
+# (UWS_DIR/broadcastbench, built by ../shared/peers/build.sh), which publishes by itself once
+# every subscriber is open and reports its own CPU from its first publish to the first close.
+declare -A burst_rate
+measure_uws() {
+    local n=$1 rate=$2 MESSAGES=$3
+    local interval_ms=0 label="$MESSAGES back to back"
+    if [ "$rate" != 0 ]; then
+        interval_ms=$(python3 -c "print(round(1000 / $rate))")
+        label="$MESSAGES, 1 per $(python3 -c "print(round(1 / $rate, 2))") s"
+    fi
+    local load out
+    load=$(cut -d' ' -f1 /proc/loadavg)
+    start_server "uws-broadcast" "$UWS_PORT" "$UWS_BROADCAST" "$UWS_PORT" "$n" "$MESSAGES" "$interval_ms" 64
+    out=$(run_load broadcast --url "ws://127.0.0.1:$UWS_PORT/" --connections "$n" --messages "$MESSAGES" \
+        --duration 120 --workers $(((n + 17999) / 18000 + 1)) --ramp "$RAMP" --server-pid "$SERVER_PID") || true
+    stop_server
+    local log=/tmp/bench-uws-broadcast.log start_kb sub_kb user_s sys_s per_sub cpu
+    start_kb=$(grep -oE 'rss_anon_kb_start=[0-9]+' "$log" | cut -d= -f2)
+    sub_kb=$(grep -oE 'subscribed, rss_anon_kb=[0-9]+' "$log" | cut -d= -f2)
+    user_s=$(grep -oE 'user_s=[0-9.]+' "$log" | cut -d= -f2)
+    sys_s=$(grep -oE 'sys_s=[0-9.]+' "$log" | cut -d= -f2)
+    per_sub=$(python3 -c "print(round(($sub_kb - $start_kb) * 1024 / $n, 1))" 2>/dev/null || echo "-")
+    cpu=$(python3 -c "u=$user_s; s=$sys_s; d=$n*$MESSAGES; print(f'{(u+s)*1e6/d:.1f} ({u*1e6/d:.1f} + {s*1e6/d:.1f})')" 2>/dev/null || echo "-")
+    if [ -z "$out" ] || ! echo "$out" | json 'd["scenario"]' >/dev/null 2>&1; then
+        failures+="uWS, $n subscribers, $label: ringload gave no report"$'\n'
+        rows+=$'\n'"| $n | uWS | $label | failed | | | | | | | | | | $per_sub | | | | | $load |"
+        return
+    fi
+    if [ "$rate" = 0 ]; then burst_rate[uws-$n]=$(echo "$out" | json 'int(d["deliveries_per_second"])'); fi
+    rows+=$'\n'"$(echo "$out" | json "f'| {d[\"subscribers\"]} | uWS | $label | {d[\"messages_seen\"]} of {d[\"messages_expected\"]} | {int(d[\"deliveries_per_second\"]):,} | {int(d[\"fanout_per_second\"]):,} | {d[\"until_last_us\"][\"p50\"]/1000:.1f} | {d[\"until_last_us\"][\"p99\"]/1000:.1f} | {d[\"until_last_us\"][\"max\"]/1000:.1f} | {d[\"latency_us\"][\"p50\"]/1000:.1f} | {d[\"latency_us\"][\"p99\"]/1000:.1f} | {d[\"missing_deliveries\"]} | {d[\"out_of_order\"]} | $per_sub | $cpu | - | {d[\"ringload_cpu_percent\"]:.0f} | {d[\"ringload_saturated\"]} | $load |'")"
+}
+UWS_BROADCAST=${UWS_DIR:-/tmp/uws-peers}/broadcastbench
+UWS_PORT=18822
+if [ ! -x "$UWS_BROADCAST" ] && [ -x "$ROOT/../shared/peers/build.sh" ]; then
+    "$ROOT/../shared/peers/build.sh" "${UWS_DIR:-/tmp/uws-peers}" >/dev/null || true
+fi
 for n in "${COUNTS[@]}"; do
     measure "$n" "$(python3 -c "print(min(2.0, 25000 / $n))")" "$PACED"
     measure "$n" 0 "$BURST"
+    burst_rate[ringgate-$n]=${last_rate:-0}
+    # uWS is one process, held to the open-file limit (20,000 here): no row past it.
+    if [ -x "$UWS_BROADCAST" ] && [ "$n" -le 19000 ]; then
+        measure_uws "$n" "$(python3 -c "print(min(2.0, 25000 / $n))")" "$PACED"
+        measure_uws "$n" 0 "$BURST"
+    fi
+done
+ratios=""
+for n in "${COUNTS[@]}"; do
+    if [ -n "${burst_rate[uws-$n]:-}" ] && [ "${burst_rate[uws-$n]}" -gt 0 ]; then
+        ratios+="ringgate / uWS, back-to-back deliveries/s at $n subscribers: $(python3 -c "print(round(${burst_rate[ringgate-$n]} / ${burst_rate[uws-$n]}, 2))"). "
+    fi
 done
 record "Broadcast: one topic, 64-byte messages, ${COUNTS[*]} subscribers" \
     "GATEWAY_ARGS='$GATEWAY_ARGS' bench/scenarios/broadcast.sh ${COUNTS[*]}" "$rows
@@ -117,6 +169,8 @@ CPU: time the gateway's threads were runnable but not running over the same span
 summed over its threads, so it can exceed the span), a measure of how contended its core was.
 Gateway and worker pinned to CPU $SERVER_CPU, ringload to CPU $CLIENT_CPU. Load average: the
 host's 1-minute load before the run (2 cores, shared).
-The SwiftNIO and Hummingbird peers have no pub/sub: no ratio.
+Rows marked uWS: uWebSockets' broadcast peer (one process, epoll) under the same ringload; its
+CPU is its own from its first publish to the first close. The SwiftNIO and Hummingbird peers
+have no pub/sub. $ratios
 ${failures:+
 Problems: $failures}"
