@@ -153,6 +153,7 @@ uint32_t rg_internal_chunk_alloc(rg_worker *w, uint32_t want)
 	ch->next = RG_NONE;
 	ch->start = ch->end = ch->inflight = 0;
 	ch->first_record = RG_NONE;
+	ch->sendvec = RG_NONE;
 	return i;
 }
 
@@ -167,6 +168,7 @@ uint32_t rg_internal_ref_chunk_alloc(rg_worker *w)
 		ch->next = RG_NONE;
 		ch->start = ch->end = ch->inflight = 0;
 		ch->first_record = 0;	/* its one record, the shared frame, starts at 0 */
+		ch->sendvec = RG_NONE;
 	}
 	return i;
 }
@@ -196,15 +198,6 @@ int rg_worker_send_pressure(const rg_worker *w)
 
 void rg_internal_chunks_trim(rg_worker *w)
 {
-	bool idle = true;
-
-	for (uint32_t i = 0; i <= RG_REF_CLASS; i++)
-		idle = idle && w->pools[i].used == 0;
-	/* No chunk queued anywhere: no send is in flight, so no send vector is in use. */
-	if (idle && w->sendvecs_touched) {
-		madvise(w->sendvecs, (size_t)w->table_size * sizeof(struct rg_sendvec), MADV_DONTNEED);
-		w->sendvecs_touched = false;
-	}
 	for (uint32_t i = 0; i <= RG_REF_CLASS; i++) {
 		struct rg_chunk_pool *p = &w->pools[i];
 

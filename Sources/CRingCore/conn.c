@@ -24,13 +24,7 @@ int rg_internal_conns_init(rg_worker *w)
 		numa_tonode_memory(w->conns, conn_bytes, w->node);
 	if (rg_internal_chunks_init(w))
 		return -ENOMEM;
-	/* One send vector per slot, touched only by connections that send over several chunks. */
-	w->sendvecs = mmap(NULL, (size_t)w->table_size * sizeof(struct rg_sendvec), PROT_READ | PROT_WRITE,
-			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (w->sendvecs == MAP_FAILED) {
-		w->sendvecs = NULL;
-		return -ENOMEM;
-	}
+
 	/*
 	 * A slot is on each list at most once, except that rg_internal_flush may
 	 * put a slot it has just taken off back on (a drain it starts): twice the
@@ -47,9 +41,6 @@ void rg_internal_conns_free(rg_worker *w)
 	if (w->conns)
 		munmap(w->conns, (size_t)w->table_size * sizeof(struct rg_conn));
 	rg_internal_chunks_free(w);
-	if (w->sendvecs)
-		munmap(w->sendvecs, (size_t)w->table_size * sizeof(struct rg_sendvec));
-	w->sendvecs = NULL;
 	free(w->dirty);
 	free(w->rearm);
 	free(w->deferred);

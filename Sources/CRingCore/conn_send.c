@@ -21,7 +21,7 @@ void rg_internal_submit_send(rg_worker *w, uint32_t slot)
 	struct rg_conn *c = &w->conns[slot];
 	struct rg_sendvec *v;
 	struct io_uring_sqe *sqe;
-	uint32_t n = 0;
+	uint32_t n = 0, vec;
 
 	/* Drop an empty head chunk left by a reserve whose commit used nothing. */
 	while (c->head != RG_NONE && rg_chunk_at(w, c->head)->start == rg_chunk_at(w, c->head)->end) {
@@ -35,7 +35,9 @@ void rg_internal_submit_send(rg_worker *w, uint32_t slot)
 		return;
 	}
 	sqe = rg_internal_sqe(w);
-	if (rg_chunk_at(w, c->head)->next == RG_NONE) {
+	/* Without a chunk for the vector (the pool is dry) the head chunk goes alone. */
+	vec = rg_chunk_at(w, c->head)->next == RG_NONE ? RG_NONE : rg_internal_chunk_alloc(w, sizeof(*v));
+	if (vec == RG_NONE) {
 		struct rg_chunk *ch = rg_chunk_at(w, c->head);
 
 		ch->inflight = ch->end - ch->start;
@@ -43,8 +45,8 @@ void rg_internal_submit_send(rg_worker *w, uint32_t slot)
 				   MSG_NOSIGNAL);
 		n = 1;
 	} else {
-		v = &w->sendvecs[slot];
-		w->sendvecs_touched = true;
+		v = (struct rg_sendvec *)rg_chunk_data(rg_chunk_at(w, vec));
+		rg_chunk_at(w, c->head)->sendvec = vec;
 		for (uint32_t i = c->head; i != RG_NONE && n < RG_SEND_CHUNKS; i = rg_chunk_at(w, i)->next, n++) {
 			struct rg_chunk *ch = rg_chunk_at(w, i);
 
@@ -116,6 +118,11 @@ void rg_internal_on_send(rg_worker *w, struct io_uring_cqe *cqe)
 		return;
 	c->flags &= ~RG_CF_SENDING;
 	c->inflight--;
+	/* The send is over, whatever its result: its vector goes back to the pool. */
+	if (c->head != RG_NONE && rg_chunk_at(w, c->head)->sendvec != RG_NONE) {
+		rg_internal_chunk_release(w, rg_chunk_at(w, c->head)->sendvec);
+		rg_chunk_at(w, c->head)->sendvec = RG_NONE;
+	}
 	if (cqe->res > 0 && c->head != RG_NONE) {
 		rg_stat_add(&w->stats.send_bytes, (uint64_t)cqe->res);
 		rg_stat_add(&w->stats.send_completions, 1);

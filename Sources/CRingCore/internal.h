@@ -90,16 +90,19 @@ static const uint32_t rg_chunk_class_bytes[RG_CHUNK_CLASSES] = { 256, 2048, RG_L
 
 /*
  * A send that covers several chunks of one queue goes out as one sendmsg:
- * its header and vector live here, one per slot, until the send completes.
- * Up to RG_SEND_CHUNKS chunks: 16 large ones are 256 KiB, more than a
- * socket takes at once, and 16 small records (pipelined echoes, queued
- * publications) cost one system call instead of sixteen.
+ * its header and vector live in a middle-size send chunk of their own,
+ * taken from the pool when the send starts and given back when it
+ * completes (the head chunk's `sendvec` names it), so only sends in flight
+ * hold one. Up to RG_SEND_CHUNKS chunks: 64 records (pipelined echoes, a
+ * burst of publications, each by reference) cost one system call, and 64
+ * large chunks are 1 MiB, more than a socket takes at once.
  */
-#define RG_SEND_CHUNKS 16
+#define RG_SEND_CHUNKS 64
 struct rg_sendvec {
 	struct msghdr msg;
 	struct iovec iov[RG_SEND_CHUNKS];
 };
+_Static_assert(sizeof(struct rg_sendvec) <= 2048 - 24, "a send vector fits a middle-size chunk");
 
 enum rg_conn_state {
 	RG_CONN_FREE = 0,
@@ -156,7 +159,7 @@ struct rg_chunk {
 	uint32_t end;		/* first free byte */
 	uint32_t inflight;	/* bytes of the send in flight from `start` */
 	uint32_t first_record;	/* offset of the first record starting here; RG_NONE: none does */
-	uint32_t unused;	/* keeps the data (and a reference chunk's pointer) 8-byte aligned */
+	uint32_t sendvec;	/* while a sendmsg from this head chunk is in flight: the chunk holding its vector */
 };
 _Static_assert(sizeof(struct rg_chunk) == RG_CHUNK_HEADER, "chunk header is 24 bytes");
 
@@ -213,8 +216,6 @@ struct rg_worker {
 	bool trim_due;
 
 	struct rg_chunk_pool pools[RG_CHUNK_CLASSES + 1];	/* the last one: reference chunks */
-	struct rg_sendvec *sendvecs;	/* per slot, for sends over several chunks (conn_send.c) */
-	bool sendvecs_touched;
 	uint64_t pool_budget;	/* bytes of data chunks in use at most (chunks.c) */
 	uint64_t pool_used;
 	uint64_t pool_reserve;	/* kept for answers to what was read: see rg_worker_send_pressure */

@@ -61,31 +61,42 @@ extension GatewayWorker {
     }
 
     /// Delivers up to the configured batch of fan-out sends; true when work remains.
+    ///
+    /// Fan-outs of one topic that stand at the same place in its subscriber list (a burst of
+    /// publications, started in one turn) move together: each subscriber gets all of them in
+    /// the same turn, so its queue leaves in one send rather than one per publication.
     func continueFanouts() -> Bool {
         guard !fanouts.isEmpty, let backend else { return false }
         var budget = backend.configuration.fanoutBatch
         // Each step is at most one batch of sends: the pool's reserve of reference chunks
         // (an eighth of them, at least 8,192) covers one.
         while budget > 0, !fanouts.isEmpty, !worker.sendPressure {
-            var job = fanouts[0]
-            let stop = min(job.end, job.cursor + budget)
-            while job.cursor < stop {
-                let slot = job.topic == 0 ? UInt32(job.cursor) : subscriptions.slot(job.topic, at: job.cursor)
-                job.cursor += 1
+            let first = fanouts[0]
+            var group = 1
+            while group < fanouts.count, fanouts[group].topic == first.topic, fanouts[group].cursor == first.cursor,
+                  fanouts[group].end == first.end {
+                group += 1
+            }
+            let stop = min(first.end, first.cursor + max(1, budget / group))
+            for cursor in first.cursor..<stop {
+                let slot = first.topic == 0 ? UInt32(cursor) : subscriptions.slot(first.topic, at: cursor)
                 guard slot != SubscriberSets.removed else { continue }
                 let state = states[slot]
                 guard state.phase == .open, !state.flags.contains(.closeSent) else { continue }
-                if sendShared(slot, job.frame) {
+                var delivered = false
+                for index in 0..<group where sendShared(slot, fanouts[index].frame) {
                     backendCounters.deliveries += 1
-                    if state.link != 0 { noteQueueDepth(slot) }
+                    delivered = true
                 }
+                if delivered, state.link != 0 { noteQueueDepth(slot) }
             }
-            budget -= stop - (fanouts[0].cursor)
-            if job.cursor >= job.end {
-                if job.topic != 0 { subscriptions.endFanout(job.topic) }
-                fanouts.removeFirst()
-            } else {
-                fanouts[0] = job
+            budget -= (stop - first.cursor) * group
+            for index in 0..<group { fanouts[index].cursor = stop }
+            if stop >= first.end {
+                if first.topic != 0 {
+                    for _ in 0..<group { subscriptions.endFanout(first.topic) }
+                }
+                fanouts.removeFirst(group)
             }
         }
         return !fanouts.isEmpty
