@@ -41,7 +41,7 @@ static int pool_init(rg_worker *w, struct rg_chunk_pool *p, uint32_t chunk_bytes
  * kept for what has been read already.
  *
  * Reserve: bytes already received and not yet answered are at most the
- * worker's receive buffers (buf_count * buf_size); an answer is never longer
+ * worker's receive buffers (count * size, bufring.c); an answer is never longer
  * than what it answers (a server frame's header is shorter than the client's
  * masked one), and a record kept whole in one chunk may waste up to half of
  * it, so twice the receive buffers covers every answer to what was read once
@@ -76,7 +76,7 @@ static uint32_t ref_count_for(rg_worker *w)
 int rg_internal_chunks_init(rg_worker *w)
 {
 	const rg_config *cfg = &w->engine->cfg;
-	uint64_t ring_bytes = (uint64_t)cfg->buf_count * cfg->buf_size;
+	uint64_t ring_bytes = (uint64_t)w->bufs.count * w->bufs.size;
 
 	w->pool_budget = cfg->send_pool_bytes ? cfg->send_pool_bytes : default_budget(w, ring_bytes);
 	w->pool_reserve = reserve_for(w->pool_budget, ring_bytes);

@@ -24,8 +24,8 @@ void rg_config_defaults(rg_config *c)
 	c->workers = 2;
 	c->max_connections = 10000;
 	c->backlog = 4096;
-	c->buf_size = 4096;
-	c->buf_count = 1024;
+	c->buf_size = 0;	/* sized by the kernel's features: bufring.c */
+	c->buf_count = 0;
 	c->sq_entries = 1024;
 	c->cq_entries = 8192;
 	c->tick_ms = 100;
@@ -54,10 +54,10 @@ static int validate(const rg_config *c, char *err, size_t err_len)
 		return snprintf(err, err_len, "workers must be 1..4096 (got %u)", c->workers), -EINVAL;
 	if (c->max_connections == 0)
 		return snprintf(err, err_len, "max-connections must be at least 1"), -EINVAL;
-	if (c->buf_count == 0 || (c->buf_count & (c->buf_count - 1)) || c->buf_count > 32768)
+	if ((c->buf_count & (c->buf_count - 1)) || c->buf_count > 32768)
 		return snprintf(err, err_len, "buffer count must be a power of two up to 32768 (got %u)",
 				c->buf_count), -EINVAL;
-	if (c->buf_size < 64 || c->buf_size > (1u << 20))
+	if (c->buf_size && (c->buf_size < 64 || c->buf_size > (1u << 20)))
 		return snprintf(err, err_len, "buffer size must be 64..1048576 bytes (got %u)", c->buf_size),
 		       -EINVAL;
 	if (c->send_pool_bytes && c->send_pool_bytes < 2 * RG_LARGE_CHUNK_BYTES)

@@ -342,10 +342,11 @@ void *rg_internal_worker_main(void *arg)
 	w->tick_multishot = true;
 	rg_internal_tls_worker_init(w);
 	ret = ring_setup(w, err, sizeof(err));
-	if (!ret)
-		ret = rg_internal_conns_init(w);
+	/* Buffers first: the send pool's reserve follows from their size (chunks.c). */
 	if (!ret)
 		ret = rg_internal_bufring_init(w, err, sizeof(err));
+	if (!ret)
+		ret = rg_internal_conns_init(w);
 	if (!ret)
 		ret = rg_internal_mail_init(w);
 	if (ret && !err[0])

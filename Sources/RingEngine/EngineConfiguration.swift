@@ -19,9 +19,11 @@ public struct EngineConfiguration: Sendable {
     public var workers: UInt32 = 2
     public var maxConnections: UInt32 = 10_000
     public var backlog: UInt32 = 4096
-    public var receiveBufferBytes: UInt32 = 4096
-    /// Receive buffers per worker; a power of two.
-    public var receiveBufferCount: UInt32 = 1024
+    /// Bytes per receive buffer; 0 picks by the kernel's features (64 KiB with incremental
+    /// buffer consumption, else 4 KiB; the reasoning is beside `default_shape` in bufring.c).
+    public var receiveBufferBytes: UInt32 = 0
+    /// Receive buffers per worker; a power of two, or 0 (64 with incremental consumption, else 1,024).
+    public var receiveBufferCount: UInt32 = 0
     public var submissionEntries: UInt32 = 1024
     public var completionEntries: UInt32 = 8192
     /// Period of `.tick` events; 0 turns them off.

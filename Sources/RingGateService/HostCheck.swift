@@ -154,7 +154,9 @@ public struct HostCheck: Sendable {
         let cqEntries = UInt64(engine.completionEntries).roundedUpToPowerOfTwo
         let rings = pageAligned(256 + 16 * cqEntries + 4 * sqEntries)
         let sqes = pageAligned(64 * sqEntries)
-        let bufferRing = pageAligned(16 * UInt64(engine.receiveBufferCount))
+        // 0 lets the core choose 64 or 1,024 buffers by the kernel's features: count the larger.
+        let bufferCount = engine.receiveBufferCount == 0 ? 1024 : engine.receiveBufferCount
+        let bufferRing = pageAligned(16 * UInt64(bufferCount))
         return rings + sqes + bufferRing
     }
 

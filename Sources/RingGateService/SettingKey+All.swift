@@ -35,8 +35,8 @@ extension SettingKey {
                 "Lowest TLS version accepted."),
         .flag("no-plain", \.tls.noPlain, "Serve only wss:// (no plain listener on port)."),
         // Buffers and queues
-        .integer("buffer-size", \.gateway.engine.receiveBufferBytes, 64...1_048_576, hint: "<bytes>", "Bytes per receive buffer."),
-        .powerOfTwo("buffer-count", \.gateway.engine.receiveBufferCount, 1...32768, "Receive buffers per worker (a power of two)."),
+        .integer("buffer-size", \.gateway.engine.receiveBufferBytes, 0...1_048_576, hint: "<bytes>", "Bytes per receive buffer (at least 64); 0, the default: 65536 where the kernel consumes buffers incrementally (Linux 6.12), else 4096."),
+        .powerOfTwo("buffer-count", \.gateway.engine.receiveBufferCount, 0...32768, "Receive buffers per worker (a power of two); 0, the default: 64 with incremental consumption, else 1024."),
         .choice("wait-mode", \.gateway.engine.waitMode, [("recv", .multishotRecv), ("poll", .poll)],
                 "How idle connections wait: multishot recv, or multishot poll."),
         .integer("batch-wait-us", \.gateway.engine.batchWaitMicroseconds, 0...100_000, hint: "<us>",

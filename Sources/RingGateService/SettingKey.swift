@@ -69,13 +69,13 @@ extension SettingKey {
                    }, show: { "\($0[keyPath: path])" })
     }
 
-    /// A power of two in `range`.
+    /// A power of two in `range` (or 0, where the range holds it: the core's choice).
     static func powerOfTwo<T: FixedWidthInteger & Sendable>(
         _ name: String, _ path: Path<T>, _ range: ClosedRange<T>, _ help: String
     ) -> SettingKey {
         SettingKey(name: name, valueHint: "<n>", help: help, isList: false, isFlag: false, reloadable: false,
                    store: { config, values in
-                       guard let value = T(values.last!), range.contains(value), value & (value - 1) == 0 else {
+                       guard let value = T(values.last!), range.contains(value), value & (value &- 1) == 0 else {
                            throw Refusal(allowed: "a power of two from \(range.lowerBound) to \(range.upperBound)")
                        }
                        config[keyPath: path] = value
