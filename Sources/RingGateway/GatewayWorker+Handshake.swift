@@ -64,10 +64,14 @@ extension GatewayWorker {
 
     static let earlyBytesLimit = 64 << 10
 
-    /// Answers a GET that is not an upgrade: /healthz for load balancers, 426 otherwise.
+    /// Answers a GET that is not an upgrade: /healthz for load balancers, the demo's page at /
+    /// when no application worker is configured (DemoPage.swift), 426 otherwise.
     private func answerPlain(_ slot: UInt32, path: String) {
         let response: [UInt8]
-        if path == "/healthz" {
+        let route = path.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        if backend == nil, route == "/" || route == "/index.html" {
+            response = DemoPage.response
+        } else if path == "/healthz" {
             response = HandshakeResponse.plain(status: 200, reason: "OK", contentType: "text/plain", body: Array("ok\n".utf8))
         } else {
             response = HandshakeResponse.plain(
