@@ -26,12 +26,14 @@ public enum HandshakeRejection: UInt8, Error, Sendable, Hashable, CaseIterable {
     case invalidKey
     /// 403: the `Origin` is not allowed, or is missing while required.
     case originNotAllowed
+    /// 400: `Origin` or `Sec-WebSocket-Version` given more than once in an upgrade.
+    case duplicateField
 
     /// The HTTP status code to answer with.
     public var status: Int {
         switch self {
         case .malformed, .missingHost, .bodyNotAllowed, .missingUpgradeToken,
-             .missingConnectionToken, .invalidKey:
+             .missingConnectionToken, .invalidKey, .duplicateField:
             return 400
         case .originNotAllowed: return 403
         case .methodNotAllowed: return 405
@@ -67,6 +69,7 @@ public enum HandshakeRejection: UInt8, Error, Sendable, Hashable, CaseIterable {
         case .unsupportedVersion: return "Sec-WebSocket-Version must be 13"
         case .invalidKey: return "Sec-WebSocket-Key must be base64 of 16 bytes"
         case .originNotAllowed: return "origin not allowed"
+        case .duplicateField: return "Origin and Sec-WebSocket-Version may each appear once"
         }
     }
 }

@@ -26,6 +26,8 @@ struct RequestHead {
     var host: Bytes?
     var hostCount = 0
     var origin: Bytes?
+    var originCount = 0
+    var versionCount = 0
     var key: Bytes?
     var keyCount = 0
     var upgradeSeen = false
@@ -72,6 +74,11 @@ struct RequestHead {
         guard looksLikeWebSocket else {
             return .plain(PlainRequest(method: "GET", path: path, query: query, host: hostText))
         }
+        // Single-valued fields appear once, or a proxy and the gateway may read different ones
+        // (an allowed Origin behind a refused one, say): Host and the key are checked below,
+        // Origin and the version here. Upgrade and Connection are lists (RFC 7230 section
+        // 3.2.2), so their repeated lines combine instead.
+        guard originCount <= 1, versionCount <= 1 else { return .reject(.duplicateField) }
         guard upgradeHasWebSocket else { return .reject(.missingUpgradeToken) }
         guard connectionHasUpgrade else { return .reject(.missingConnectionToken) }
         guard versionSeen, versionIs13 else { return .reject(.unsupportedVersion) }
@@ -120,6 +127,7 @@ struct RequestHead {
             key = value
             keyCount += 1
         } else if ASCII.isName(name, "sec-websocket-version") {
+            versionCount += 1
             versionSeen = true
             versionIs13 = versionIs13 && value.elementsEqual("13".utf8)
         } else if ASCII.isName(name, "sec-websocket-protocol") {
@@ -131,6 +139,7 @@ struct RequestHead {
             }
         } else if ASCII.isName(name, "origin") {
             origin = value
+            originCount += 1
         } else if ASCII.isName(name, "content-length") {
             guard !value.isEmpty, value.allSatisfy(ASCII.isDigit) else { return false }
             bodyAnnounced = bodyAnnounced || value.contains { $0 != UInt8(ascii: "0") }

@@ -151,6 +151,16 @@ def test_disallowed_origin_is_403(gateway):
             client.handshake(headers={"Origin": origin})
 
 
+def test_a_refused_origin_cannot_hide_behind_an_allowed_one(gateway):
+    server = gateway("--allowed-origin", "https://good.example")
+    request = upgrade_request(server.port, headers={"Origin": "https://evil.example"})
+    head, end = request.split(b"\r\n\r\n", 1)
+    for extra in (b"Origin: https://good.example", b"Sec-WebSocket-Version: 13"):
+        refused(server.port, head + b"\r\n" + extra + b"\r\n\r\n" + end, 400)
+    stats = server.stop()
+    assert stats["handshakes_rejected"] == 2 and stats["handshakes_ok"] == 0
+
+
 def test_comma_separated_connection_and_lower_case_names_upgrade(gateway):
     server = gateway()
     key = new_key()

@@ -159,7 +159,7 @@ func rejection(_ bytes: [UInt8], policy: HandshakePolicy = HandshakePolicy()) ->
         let withoutVersion = upgradeLines().filter { !$0.hasPrefix("Sec-WebSocket-Version") }
         #expect(rejection(request(withoutVersion)) == .unsupportedVersion)
         #expect(rejection(request(withoutVersion + ["Sec-WebSocket-Version: 8"])) == .unsupportedVersion)
-        #expect(rejection(request(upgradeLines(extra: ["Sec-WebSocket-Version: 8"]))) == .unsupportedVersion)
+        #expect(rejection(request(upgradeLines(extra: ["Sec-WebSocket-Version: 8"]))) == .duplicateField)
 
         let withoutKey = upgradeLines().filter { !$0.hasPrefix("Sec-WebSocket-Key") }
         #expect(rejection(request(withoutKey)) == .invalidKey)
@@ -167,6 +167,18 @@ func rejection(_ bytes: [UInt8], policy: HandshakePolicy = HandshakePolicy()) ->
             #expect(rejection(request(withoutKey + ["Sec-WebSocket-Key: \(key)"])) == .invalidKey, "key \(key)")
         }
         #expect(rejection(request(upgradeLines(extra: ["Sec-WebSocket-Key: \(sampleKey)"]))) == .invalidKey)
+    }
+
+    @Test("Origin and Sec-WebSocket-Version appear once: a refused Origin cannot hide behind an allowed one")
+    func duplicateFields() {
+        let allowList = HandshakePolicy(allowedOrigins: ["https://app.example.com"])
+        for pair in [["Origin: https://evil.example.com", "Origin: https://app.example.com"],
+                     ["Origin: https://app.example.com", "Origin: https://evil.example.com"]] {
+            #expect(rejection(request(upgradeLines(extra: pair)), policy: allowList) == .duplicateField)
+        }
+        #expect(rejection(request(upgradeLines(extra: ["Sec-WebSocket-Version: 13"]))) == .duplicateField)
+        #expect(rejection(request(upgradeLines(extra: ["Origin: https://app.example.com"])), policy: allowList) == nil)
+        #expect(HandshakeRejection.duplicateField.status == 400)
     }
 
     @Test func originPolicy() {

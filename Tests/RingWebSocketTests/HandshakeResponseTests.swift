@@ -44,7 +44,7 @@ import Testing
         let expected: [HandshakeRejection: Int] = [
             .malformed: 400, .httpVersionNotSupported: 505, .headTooLarge: 431, .methodNotAllowed: 405,
             .missingHost: 400, .bodyNotAllowed: 400, .missingUpgradeToken: 400, .missingConnectionToken: 400,
-            .unsupportedVersion: 426, .invalidKey: 400, .originNotAllowed: 403,
+            .unsupportedVersion: 426, .invalidKey: 400, .originNotAllowed: 403, .duplicateField: 400,
         ]
         for rejection in HandshakeRejection.allCases {
             #expect(rejection.status == expected[rejection])
