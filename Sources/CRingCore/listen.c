@@ -136,8 +136,36 @@ static int adopt_set(rg_engine *e, uint32_t listener, bool wanted, const int *fd
 }
 
 /* Opens one listener per worker on `port` (0: the first picks, the rest share it); returns the port. */
+/*
+ * True when another socket already listens on `port`. SO_REUSEPORT lets a
+ * second gateway bind the same port and quietly take a share of its
+ * connections; a probe bound without it fails on a port in use (SO_REUSEADDR
+ * keeps sockets in TIME_WAIT from counting). A restart adopts the old
+ * process's listeners instead of binding, so it never gets here.
+ */
+static bool port_in_use(const rg_config *c, uint16_t port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int one = 1, fd;
+	bool used;
+
+	if (port == 0 || parse_addr(c->host, port, &ss, &len))
+		return false;
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	used = bind(fd, (struct sockaddr *)&ss, len) < 0 && errno == EADDRINUSE;
+	close(fd);
+	return used;
+}
+
 static int open_set(rg_engine *e, uint32_t listener, uint16_t port, char *err, size_t err_len)
 {
+	if (port_in_use(&e->cfg, port))
+		return snprintf(err, err_len, "cannot listen on %s port %u: another process is listening there "
+				"(a restart hands the port over with --takeover)", e->cfg.host, port), -EADDRINUSE;
 	for (uint32_t i = 0; i < e->worker_count; i++) {
 		int fd = open_one(&e->cfg, port, &port);
 

@@ -125,3 +125,16 @@ def test_a_binary_config_file_is_refused_cleanly(tmp_path):
     config.write_bytes(b"\xff\xfe\x00garbage")
     result = run_to_exit(["--config", str(config)])
     assert result.returncode == 2 and "not UTF-8" in result.stderr
+
+
+def test_a_second_gateway_on_a_port_in_use_exits_1_and_takes_no_connections(gateway):
+    first = gateway("--workers", "2")
+    result = run_to_exit(["--workers", "2", "--port", str(first.port)])
+    assert result.returncode == 1, result.stderr
+    assert f"port {first.port}: another process is listening there" in result.stderr
+    # The first one still gets every connection.
+    from wsraw import RawClient
+    for _ in range(10):
+        with RawClient(first.port) as client:
+            client.handshake()
+    assert first.stop(until=lambda s: s["handshakes_ok"] == 10)["handshakes_ok"] == 10
