@@ -63,4 +63,6 @@ public enum LinkErrorCode: UInt16, Sendable {
     case malformedBody = 4
     case unknownConnection = 5
     case helloExpected = 6
+    /// No HELLO within the gateway's hello timeout, or a frame begun and not finished within its frame timeout.
+    case timedOut = 7
 }

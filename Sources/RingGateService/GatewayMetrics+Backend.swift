@@ -8,6 +8,7 @@ extension GatewayMetrics {
         "backend_links_accepted": "Application worker links accepted.",
         "backend_links_open": "Application worker links open now, with or without HELLO.",
         "backend_protocol_errors": "Worker links closed for a protocol error (the worker got ERROR).",
+        "backend_timeouts": "Of those, links closed with ERROR 7: no HELLO in time, or a frame begun and not finished in time.",
         "backend_events_lost": "Events queued for a worker whose link failed before they were written.",
         "backend_stale_commands": "Commands for a connection that had closed or belongs to another worker (ignored).",
         "backend_upgrades_refused": "Upgrades answered 503: no worker connected, or none decided in time.",

@@ -52,3 +52,33 @@ def test_a_hostile_link_is_closed_alone(gateway, workers, case):
     run(scenario())
     stats = server.stop(until=lambda s: s["open"] == 0 and s["backend_protocol_errors"] >= 1)
     assert stats["backend_protocol_errors"] == 1
+
+
+@pytest.mark.parametrize("case", ["no-hello", "stalled-frame"])
+def test_a_silent_or_stalled_link_is_closed_after_its_timeout(gateway, workers, case):
+    import time
+
+    server, path = start_backend_gateway(gateway, "--backend-hello-timeout", "0.5", "--backend-frame-timeout", "0.5")
+    workers("swift", "echo", path, "--tag", "good")
+    wait_for_links(server, 1)
+
+    async def scenario():
+        client = await open_client(server.port)
+        assert await echo(client, "before") == "good: before"
+        started = time.monotonic()
+        hostile = RawWorker(path, hello=case != "no-hello", name="stalling")
+        if case == "stalled-frame":
+            # A 16 MiB frame announced, 1 KiB of it sent, then nothing.
+            hostile.sock.sendall(struct.pack("<IB", 16 << 20, 0x84) + b"x" * 1024)
+        kind, body = hostile.read_frame()
+        waited = time.monotonic() - started
+        assert kind == 0x08 and struct.unpack_from("<H", body)[0] == 7, (kind, body)
+        assert 0.4 <= waited <= 5, f"closed after {waited:.2f} s"
+        assert hostile.read_frame() is None
+        hostile.close()
+        assert await echo(client, "after") == "good: after"
+        await client.close()
+
+    run(scenario())
+    stats = server.stop(until=lambda s: s["open"] == 0 and s["backend_timeouts"] >= 1)
+    assert stats["backend_timeouts"] == 1 and stats["backend_protocol_errors"] == 1

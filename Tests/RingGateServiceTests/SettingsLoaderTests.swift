@@ -83,7 +83,7 @@ import RingWebSocket
         "handshake-timeout": ["5"], "close-timeout": ["6"], "tick-ms": ["7"], "wheel-slots": ["8"],
         "backend-socket": ["/s"], "backend-socket-mode": ["600"], "backend-socket-group": ["g"],
         "route": ["hash:path:1"], "no-worker": ["demo"], "on-worker-loss": ["close"], "backend-header": ["x"],
-        "backend-queue-limit": ["70000"], "max-topics": ["9"], "client-topics": ["room/"], "client-topics-max": ["3"], "fanout-batch": ["9"], "admin-host": ["::1"],
+        "backend-queue-limit": ["70000"], "backend-hello-timeout": ["2"], "backend-frame-timeout": ["3"], "max-topics": ["9"], "client-topics": ["room/"], "client-topics-max": ["3"], "fanout-batch": ["9"], "admin-host": ["::1"],
         "admin-port": ["1"], "log-level": ["debug"], "stats-interval": ["1"], "drain-window": ["1"],
         "drain-timeout": ["1"], "control-socket": ["/c"], "takeover": ["/t"],
     ]

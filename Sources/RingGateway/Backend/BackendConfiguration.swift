@@ -69,6 +69,10 @@ public struct BackendConfiguration: Sendable {
     public var maxFrameBytes = LinkProtocolLimits.maxFrame
     /// Workers connected at once, at most.
     public var maxLinks = 256
+    /// A worker that has not sent HELLO this long after connecting is closed (ERROR 7).
+    public var helloTimeoutMs: UInt32 = 10_000
+    /// A worker that began a frame and has not finished it this long is closed (ERROR 7).
+    public var frameTimeoutMs: UInt32 = 30_000
     /// Topics at most (each costs a little memory even when empty).
     public var maxTopics = 100_000
     /// Deliveries per loop turn and gateway thread in a fan-out, so a big broadcast

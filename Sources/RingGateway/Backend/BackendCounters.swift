@@ -5,6 +5,8 @@ public struct BackendCounters: Sendable, Equatable {
     public var linksOpen: UInt64 = 0
     /// Links closed for a protocol error (bad length, unknown type, unknown id...).
     public var linkProtocolErrors: UInt64 = 0
+    /// Of those, links closed for silence: no HELLO in time, or a frame begun and never finished.
+    public var linkTimeouts: UInt64 = 0
     /// Events that were queued for a worker whose link failed.
     public var eventsLost: UInt64 = 0
     /// Commands naming a connection that closed meanwhile or belongs to another worker.
@@ -42,6 +44,7 @@ public struct BackendCounters: Sendable, Equatable {
         linksAccepted += other.linksAccepted
         linksOpen += other.linksOpen
         linkProtocolErrors += other.linkProtocolErrors
+        linkTimeouts += other.linkTimeouts
         eventsLost += other.eventsLost
         staleCommands += other.staleCommands
         upgradesRefused += other.upgradesRefused
@@ -65,7 +68,8 @@ public struct BackendCounters: Sendable, Equatable {
     public var fields: [(String, UInt64)] {
         [
             ("backend_links_accepted", linksAccepted), ("backend_links_open", linksOpen),
-            ("backend_protocol_errors", linkProtocolErrors), ("backend_events_lost", eventsLost),
+            ("backend_protocol_errors", linkProtocolErrors), ("backend_timeouts", linkTimeouts),
+            ("backend_events_lost", eventsLost),
             ("backend_stale_commands", staleCommands), ("backend_upgrades_refused", upgradesRefused),
             ("backend_upgrades_rejected", upgradesRejected), ("backend_moved", connectionsMoved),
             ("backend_closed_on_loss", connectionsClosedOnLoss), ("backend_paused", pausedForWorker),

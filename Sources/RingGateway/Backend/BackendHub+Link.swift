@@ -46,8 +46,28 @@ extension BackendHub {
             return nil
         }
         hub.input.removeFirst(consumed)
+        // A frame left unfinished starts (or keeps) its clock; one finished stops it.
+        if hub.input.isEmpty {
+            hub.partialSinceMs = nil
+        } else if consumed > 0 || hub.partialSinceMs == nil {
+            hub.partialSinceMs = Self.monotonicMs()
+        }
         hub.link.commandsRead.add(commands, ordering: .relaxed)
         if let outcome { protocolError(hub, outcome.code, outcome.detail) }
+    }
+
+    /// Closes links that never said HELLO, or stalled inside a frame, for longer than allowed:
+    /// a worker that hangs mid-frame would otherwise hold its link, and its clients, forever.
+    func checkStalls(now: UInt64) {
+        for hub in links where !hub.failed {
+            if !hub.helloSeen, now &- hub.acceptedMs > UInt64(configuration.helloTimeoutMs) {
+                counters.linkTimeouts += 1
+                protocolError(hub, .timedOut, "no HELLO within \(configuration.helloTimeoutMs) ms")
+            } else if let since = hub.partialSinceMs, now &- since > UInt64(configuration.frameTimeoutMs) {
+                counters.linkTimeouts += 1
+                protocolError(hub, .timedOut, "a frame stalled after \(hub.input.count) bytes for \(configuration.frameTimeoutMs) ms")
+            }
+        }
     }
 
     /// Sends ERROR (best effort) and closes the link.

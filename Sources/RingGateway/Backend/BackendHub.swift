@@ -130,6 +130,7 @@ final class BackendHub: @unchecked Sendable {
                 if revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 { readCommands(link) }
             }
             for link in links where !link.failed { flush(link) }
+            checkStalls(now: Self.monotonicMs())
             links.removeAll { $0.failed }
             for index in inboxes.indices { inboxes[index].deliver(&batches[index]) }
             counters.linksOpen = UInt64(links.count)
@@ -151,7 +152,8 @@ final class BackendHub: @unchecked Sendable {
                 close(fd)
                 continue
             }
-            let link = HubLink(link: BackendLink(id: id, fd: fd, threads: inboxes.count), maxFrame: configuration.maxFrameBytes)
+            let link = HubLink(link: BackendLink(id: id, fd: fd, threads: inboxes.count), maxFrame: configuration.maxFrameBytes,
+                               now: Self.monotonicMs())
             links.append(link)
             counters.linksAccepted += 1
             link.link.queue(from: link.link.hubOutbox) { writer in
@@ -186,9 +188,14 @@ final class HubLink {
     var helloSeen = false
     var wantsWrite = false
     var failed = false
+    /// When the link was accepted, for the hello timeout.
+    let acceptedMs: UInt64
+    /// Since when `input` has held an unfinished frame; nil while it holds none.
+    var partialSinceMs: UInt64?
 
-    init(link: BackendLink, maxFrame: Int) {
+    init(link: BackendLink, maxFrame: Int, now: UInt64) {
         self.link = link
         self.maxFrame = maxFrame
+        acceptedMs = now
     }
 }
