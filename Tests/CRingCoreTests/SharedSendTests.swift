@@ -24,24 +24,38 @@ final class SharedSendHandler: WorkerHandler {
     }
 }
 
+/// A shared frame holding `payload`; the caller releases it.
+private func sharedFrame(_ payload: [UInt8]) -> OpaquePointer? {
+    guard let frame = rg_shared_create(UInt32(payload.count)) else { return nil }
+    payload.withUnsafeBytes { rg_shared_bytes(frame).update(from: $0.bindMemory(to: UInt8.self).baseAddress!, count: payload.count) }
+    return frame
+}
+
+/// An engine on a free port with `workers` rings, each serving a SharedSendHandler for `frame`.
+private func startEngine(workers: UInt32, frame: OpaquePointer, sendQueueLimit: UInt32? = nil,
+                         handlers: ((SharedSendHandler) -> Void)? = nil) throws -> Engine {
+    var config = EngineConfiguration()
+    config.port = 0
+    config.workers = workers
+    if let sendQueueLimit { config.sendQueueLimitBytes = sendQueueLimit }
+    let engine = try Engine(config)
+    try engine.start { _ in
+        let handler = SharedSendHandler(frame: frame)
+        handlers?(handler)
+        return handler
+    }
+    return engine
+}
+
 @Suite("Shared frames")
 struct SharedSendTests {
     @Test("one frame queued by reference on 200 connections over two workers arrives intact, then is freed")
     func fanOutByReference() throws {
         let payload = (0..<3000).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
-        let frame = try #require(rg_shared_create(UInt32(payload.count)))
+        let frame = try #require(sharedFrame(payload))
         defer { rg_shared_release(frame) }
-        payload.withUnsafeBytes { rg_shared_bytes(frame).update(from: $0.bindMemory(to: UInt8.self).baseAddress!, count: payload.count) }
-        var config = EngineConfiguration()
-        config.port = 0
-        config.workers = 2
-        let engine = try Engine(config)
         var handlers: [SharedSendHandler] = []
-        try engine.start { _ in
-            let handler = SharedSendHandler(frame: frame)
-            handlers.append(handler)
-            return handler
-        }
+        let engine = try startEngine(workers: 2, frame: frame) { handlers.append($0) }
         defer { engine.stop() }
         var clients: [LoopbackClient] = []
         for _ in 0..<200 { clients.append(try #require(LoopbackClient(port: engine.port))) }
@@ -57,17 +71,12 @@ struct SharedSendTests {
         #expect(engine.stats.unexpected == 0)
     }
 
-    @Test("a queue of many chunks leaves in one system call per sixteen chunks, in order")
+    @Test("a queue of many chunks leaves in one system call per maxChunksPerSend chunks, in order")
     func queueLeavesTogether() throws {
         let payload = (0..<100).map { UInt8(truncatingIfNeeded: $0 &* 13 &+ 1) }
-        let frame = try #require(rg_shared_create(UInt32(payload.count)))
+        let frame = try #require(sharedFrame(payload))
         defer { rg_shared_release(frame) }
-        payload.withUnsafeBytes { rg_shared_bytes(frame).update(from: $0.bindMemory(to: UInt8.self).baseAddress!, count: payload.count) }
-        var config = EngineConfiguration()
-        config.port = 0
-        config.workers = 1
-        let engine = try Engine(config)
-        try engine.start { _ in SharedSendHandler(frame: frame) }
+        let engine = try startEngine(workers: 1, frame: frame)
         defer { engine.stop() }
         let client = try #require(LoopbackClient(port: engine.port))
         // Ten bytes in one write: "<", the frame by reference, ">" for each, 30 chunks in one batch.
@@ -83,16 +92,9 @@ struct SharedSendTests {
 
     @Test("a connection that goes away with the frame still queued lets go of its reference")
     func droppedQueueReleases() throws {
-        let payload = [UInt8](repeating: 0x5A, count: 60_000)
-        let frame = try #require(rg_shared_create(UInt32(payload.count)))
+        let frame = try #require(sharedFrame([UInt8](repeating: 0x5A, count: 60_000)))
         defer { rg_shared_release(frame) }
-        payload.withUnsafeBytes { rg_shared_bytes(frame).update(from: $0.bindMemory(to: UInt8.self).baseAddress!, count: payload.count) }
-        var config = EngineConfiguration()
-        config.port = 0
-        config.workers = 1
-        config.sendQueueLimitBytes = 64 << 20
-        let engine = try Engine(config)
-        try engine.start { _ in SharedSendHandler(frame: frame) }
+        let engine = try startEngine(workers: 1, frame: frame, sendQueueLimit: 64 << 20)
         defer { engine.stop() }
         let client = try #require(LoopbackClient(port: engine.port))
         var small: Int32 = 4096
