@@ -23,7 +23,7 @@ extension GatewayWorker {
             }
         case .plainRequest(let request, _):
             counters.plainRequests += 1
-            answerPlain(slot, path: request.path)
+            answerPlain(slot, path: request.path, headOnly: request.method == "HEAD")
         case .reject(let rejection):
             counters.handshakesRejected += 1
             sendRaw(slot, HandshakeResponse.rejection(rejection))
@@ -66,7 +66,7 @@ extension GatewayWorker {
 
     /// Answers a GET that is not an upgrade: /healthz for load balancers, the demo's page at /
     /// when no application worker is configured (DemoPage.swift), 426 otherwise.
-    private func answerPlain(_ slot: UInt32, path: String) {
+    private func answerPlain(_ slot: UInt32, path: String, headOnly: Bool) {
         let response: [UInt8]
         let route = path.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
         if backend == nil, route == "/" || route == "/index.html" {
@@ -80,7 +80,8 @@ extension GatewayWorker {
                 extraHeaders: [HeaderField(name: "Upgrade", value: "websocket"), HeaderField(name: "Sec-WebSocket-Version", value: "13")]
             )
         }
-        sendRaw(slot, response)
+        // HEAD: the same status and headers (Content-Length included), no body (RFC 7231 4.3.2).
+        sendRaw(slot, headOnly ? HandshakeResponse.headOnly(response) : response)
         finishWithoutFrames(slot)
     }
 

@@ -66,12 +66,12 @@ public enum HandshakeResponse {
 
     /// The error response for a refused request: its status, a one-line text body,
     /// `Connection: close`, plus `Sec-WebSocket-Version: 13` for 426 (RFC 6455 section 4.4)
-    /// and `Allow: GET` for 405 (RFC 7231 section 6.5.5).
+    /// and `Allow: GET, HEAD` for 405 (RFC 7231 section 6.5.5).
     public static func rejection(_ rejection: HandshakeRejection) -> [UInt8] {
         var extra: [HeaderField] = []
         switch rejection.status {
         case 426: extra.append(HeaderField(name: "Sec-WebSocket-Version", value: "13"))
-        case 405: extra.append(HeaderField(name: "Allow", value: "GET"))
+        case 405: extra.append(HeaderField(name: "Allow", value: "GET, HEAD"))
         default: break
         }
         return plain(
@@ -89,6 +89,16 @@ public enum HandshakeResponse {
     ///   - closeConnection: whether to send `Connection: close` (the owner then closes).
     ///   - extraHeaders: further header fields.
     /// - Returns: head and body.
+    /// `response` without its body: the answer to a HEAD request for the same resource.
+    public static func headOnly(_ response: [UInt8]) -> [UInt8] {
+        let end: [UInt8] = [ASCII.cr, ASCII.lf, ASCII.cr, ASCII.lf]
+        guard response.count >= 4 else { return response }
+        for index in 0...(response.count - 4) where response[index..<(index + 4)].elementsEqual(end) {
+            return Array(response[..<(index + 4)])
+        }
+        return response
+    }
+
     public static func plain(
         status: Int, reason: String, contentType: String, body: [UInt8],
         closeConnection: Bool = true, extraHeaders: [HeaderField] = []

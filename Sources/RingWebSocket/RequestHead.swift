@@ -63,7 +63,9 @@ struct RequestHead {
             if line.isEmpty { break }
             guard readField(head[line]) else { return .reject(.malformed) }
         }
-        guard request.method.elementsEqual("GET".utf8) else { return .reject(.methodNotAllowed) }
+        // HEAD is for the plain routes (health checks); an upgrade is a GET.
+        let isHead = request.method.elementsEqual("HEAD".utf8)
+        guard request.method.elementsEqual("GET".utf8) || isHead else { return .reject(.methodNotAllowed) }
         guard hostCount == 1, let host else { return .reject(.missingHost) }
         guard !bodyAnnounced else { return .reject(.bodyNotAllowed) }
 
@@ -72,8 +74,9 @@ struct RequestHead {
         let hostText = String(decoding: host, as: UTF8.self)
         let looksLikeWebSocket = upgradeHasWebSocket || keyCount > 0 || versionSeen
         guard looksLikeWebSocket else {
-            return .plain(PlainRequest(method: "GET", path: path, query: query, host: hostText))
+            return .plain(PlainRequest(method: isHead ? "HEAD" : "GET", path: path, query: query, host: hostText))
         }
+        guard !isHead else { return .reject(.methodNotAllowed) }
         // Single-valued fields appear once, or a proxy and the gateway may read different ones
         // (an allowed Origin behind a refused one, say): Host and the key are checked below,
         // Origin and the version here. Upgrade and Connection are lists (RFC 7230 section

@@ -49,7 +49,7 @@ public struct UpgradeRequest: Sendable, Hashable {
 
 /// A GET request without WebSocket upgrade headers.
 public struct PlainRequest: Sendable, Hashable {
-    /// The request method; always `GET` for now (other methods are refused with 405).
+    /// The request method: `GET` or `HEAD` (other methods are refused with 405).
     public var method: String
     /// The request path, not percent-decoded.
     public var path: String

@@ -143,6 +143,21 @@ def test_healthz_is_200_ok(gateway):
         assert client.wait_for_eof(EOF_TIMEOUT_S) == b""
 
 
+def test_head_on_the_plain_routes_answers_without_a_body(gateway):
+    server = gateway()
+    for path, status in (("/healthz", 200), ("/", 200), ("/other", 426)):
+        with RawClient(server.port) as client:
+            client.send(f"HEAD {path} HTTP/1.1\r\nHost: h\r\n\r\n".encode())
+            answer = client.wait_for_eof(EOF_TIMEOUT_S)
+        assert answer.startswith(f"HTTP/1.1 {status} ".encode()), answer
+        # The GET's headers, Content-Length included, and nothing after them.
+        assert answer.endswith(b"\r\n\r\n") and answer.count(b"\r\n\r\n") == 1, answer
+        assert b"Content-Length: 0" not in answer
+    # An upgrade is a GET: HEAD with the upgrade fields is refused.
+    headers = refused(server.port, upgrade_request(server.port).replace(b"GET ", b"HEAD ", 1), 405)
+    assert headers.get("allow") == "GET, HEAD"
+
+
 def test_disallowed_origin_is_403(gateway):
     server = gateway("--allowed-origin", "https://good.example", "--allowed-origin", "https://also.example")
     refused(server.port, upgrade_request(server.port, headers={"Origin": "https://evil.example"}), 403)

@@ -37,7 +37,7 @@ import Testing
         #expect(head.contains("Content-Length: \(body.utf8.count)"))
         #expect(head.contains("Connection: close"))
         #expect(head.contains("Sec-WebSocket-Version: 13") == (rejection.status == 426))
-        #expect(head.contains("Allow: GET") == (rejection.status == 405))
+        #expect(head.contains("Allow: GET, HEAD") == (rejection.status == 405))
     }
 
     @Test func statusMapping() {
