@@ -50,6 +50,31 @@ public enum SettingsLoader {
         return configuration
     }
 
+    /// `RINGGATE_*` variables in `environment` that name no setting, each with the closest
+    /// setting's variable when one is near (a misspelling), so start-up can say so instead of
+    /// ignoring them without a word.
+    public static func unknownEnvironment(_ environment: [String: String]) -> [(name: String, suggestion: String?)] {
+        let known = Set(SettingKey.all.map(\.environmentName) + ["RINGGATE_CONFIG"])
+        return environment.keys.sorted().filter { $0.hasPrefix("RINGGATE_") && !known.contains($0) }.map { name in
+            let nearest = known.map { (candidate: $0, distance: editDistance(name, $0)) }.min { $0.distance < $1.distance }
+            return (name, nearest.flatMap { $0.distance <= 3 ? $0.candidate : nil })
+        }
+    }
+
+    /// Levenshtein distance, for suggestions; the names are short.
+    static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a.utf8), b = Array(b.utf8)
+        var previous = Array(0...b.count)
+        for i in 1...max(1, a.count) where !a.isEmpty {
+            var current = [i] + Array(repeating: 0, count: b.count)
+            for j in 1...max(1, b.count) where !b.isEmpty {
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            previous = current
+        }
+        return a.isEmpty ? b.count : previous[b.count]
+    }
+
     /// Flags by key name (repeats collected in order), and the `--config` path.
     static func parseFlags(_ arguments: [String]) throws(SettingError) -> (values: [String: [String]], configPath: String?) {
         var values: [String: [String]] = [:]

@@ -64,6 +64,13 @@ final class Service {
             server.start()
             admin = server
             logger.info("admin on \(settings.adminHost):\(server.port)")
+            if !isLoopback(settings.adminHost) {
+                logger.warning("""
+                    the admin server listens on \(settings.adminHost), beyond loopback, and has no authentication: \
+                    anyone who reaches that address reads /metrics and can see the gateway draining; \
+                    keep it on 127.0.0.1 or ::1, or firewall it
+                    """)
+            }
         }
         let host = configuration.engine.host
         let origin = handover == nil ? "" : "; took over from the running gateway"
@@ -224,4 +231,9 @@ enum Signals {
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return UInt64(ts.tv_sec) * 1000 + UInt64(ts.tv_nsec) / 1_000_000
     }
+}
+
+/// Whether `host` (an address literal, as the settings require) is a loopback address.
+func isLoopback(_ host: String) -> Bool {
+    host == "::1" || host.hasPrefix("127.")
 }

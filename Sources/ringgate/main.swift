@@ -15,11 +15,16 @@ if arguments.contains("--help") || arguments.contains("-h") {
 }
 
 let settings: ServiceConfiguration
+let environment = processEnvironment()
 do {
-    settings = try SettingsLoader.load(arguments: arguments, environment: processEnvironment())
+    settings = try SettingsLoader.load(arguments: arguments, environment: environment)
 } catch {
     say("ringgate: error: \(error)")
     exit(2)
+}
+for unknown in SettingsLoader.unknownEnvironment(environment) {
+    let hint = unknown.suggestion.map { " (did you mean \($0)?)" } ?? ""
+    say("ringgate: warning: \(unknown.name) is not a setting\(hint); it is ignored")
 }
 LoggingSystem.bootstrap { StderrLogHandler(label: $0) }
 StderrLogHandler.setLevel(settings.logLevel)

@@ -138,3 +138,18 @@ def test_a_second_gateway_on_a_port_in_use_exits_1_and_takes_no_connections(gate
         with RawClient(first.port) as client:
             client.handshake()
     assert first.stop(until=lambda s: s["handshakes_ok"] == 10)["handshakes_ok"] == 10
+
+
+def test_a_misspelled_variable_is_named_with_the_nearest_setting(gateway):
+    server = gateway("--workers", "1", env={"RINGGATE_PING_INTERVALL": "5", "RINGGATE_NOTHING_LIKE_IT": "1"})
+    assert any("RINGGATE_PING_INTERVALL is not a setting (did you mean RINGGATE_PING_INTERVAL?); it is ignored" in l
+               for l in server.lines)
+    assert any("RINGGATE_NOTHING_LIKE_IT is not a setting; it is ignored" in l for l in server.lines)
+
+
+def test_an_admin_server_beyond_loopback_is_warned_about(gateway):
+    public = gateway("--workers", "1", "--admin-port", "0", "--admin-host", "0.0.0.0")
+    assert any("the admin server listens on 0.0.0.0, beyond loopback, and has no authentication" in l
+               for l in public.lines)
+    private = gateway("--workers", "1", "--admin-port", "0")
+    assert not any("beyond loopback" in l for l in private.lines)
