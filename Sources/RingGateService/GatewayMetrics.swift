@@ -69,6 +69,7 @@ public enum GatewayMetrics {
         .counter("ringgate_paused_backpressure_total", "", \.gateway.pausedForBackpressure, "Times reading from a slow client was paused."),
         .counter("ringgate_paused_send_pool_total", "", \.gateway.pausedForSendPool, "Times reading from a client was paused because the send pool was down to its reserve."),
         .counter("ringgate_send_pool_waits_total", "", \.gateway.sendPoolWaits, "Messages that found the send pool dry and waited for room."),
+        .counter("ringgate_slow_clients_reset_total", "", \.gateway.slowClientsReset, "Clients reset because their queues did not shrink for the close timeout while the send pool was pressed."),
         .gauge("ringgate_send_pool_bytes", #"state="budget""#, \.core.sendPoolBudget, "Send-chunk memory: the budget, in use now, and the most in use at once (each worker's peak, summed)."),
         .gauge("ringgate_send_pool_bytes", #"state="used""#, \.core.sendPoolUsed, ""),
         .gauge("ringgate_send_pool_bytes", #"state="peak""#, \.core.sendPoolPeak, ""),

@@ -31,6 +31,8 @@ public struct GatewayCounters: Sendable, Equatable {
     public var pausedForSendPool: UInt64 = 0
     /// Messages that found the send pool dry and waited for room (none lost, none closed).
     public var sendPoolWaits: UInt64 = 0
+    /// Clients reset because their queues did not shrink for the close timeout while the send pool was pressed.
+    public var slowClientsReset: UInt64 = 0
     /// Times an idle connection was parked (poll instead of an armed recv).
     public var parked: UInt64 = 0
     /// Clients closed with 1008 for sending faster than the configured rate.
@@ -54,7 +56,7 @@ public struct GatewayCounters: Sendable, Equatable {
         ("idle_timeouts", \.idleTimeouts), ("close_timeouts", \.closeTimeouts),
         ("send_queue_overflows", \.sendQueueOverflows), ("dropped_oldest", \.droppedOldest),
         ("dropped_newest", \.droppedNewest), ("paused_backpressure", \.pausedForBackpressure),
-        ("paused_send_pool", \.pausedForSendPool), ("send_pool_waits", \.sendPoolWaits), ("parked", \.parked), ("rate_limited", \.rateLimited), ("drain_closes", \.drainCloses),
+        ("paused_send_pool", \.pausedForSendPool), ("send_pool_waits", \.sendPoolWaits), ("slow_clients_reset", \.slowClientsReset), ("parked", \.parked), ("rate_limited", \.rateLimited), ("drain_closes", \.drainCloses),
     ]
 
     /// Adds `other` field by field.

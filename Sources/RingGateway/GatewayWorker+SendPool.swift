@@ -1,5 +1,6 @@
 import Logging
 import RingEngine
+import RingTimers
 import RingTopics
 import RingWebSocket
 
@@ -62,6 +63,50 @@ extension GatewayWorker {
         guard pausedForPool, poolWait.isEmpty, !worker.sendPressure else { return }
         pausedForPool = false
         resumeDrained()
+    }
+
+    /// At each tick while the pool is down to its reserve: a client whose queue has not shrunk
+    /// for the close timeout is reset (PoolReliefPolicy), so clients that do not read cannot
+    /// hold the ones that do paused. Scans the table, but only while the pool is pressed.
+    func relievePool() {
+        let policy = PoolReliefPolicy(graceTicks: limits.closeTicks)
+        guard worker.sendPressure else {
+            // The stalls are kept through a short relief: resets free memory, everyone is read
+            // again, and a client that still does not read must not start its clock over.
+            if !stalls.isEmpty {
+                let since = pressureGoneSince ?? now
+                pressureGoneSince = since
+                if Ticks.reached(since &+ policy.graceTicks, now: now) { stalls = [:] }
+            }
+            return
+        }
+        pressureGoneSince = nil
+        var next: [UInt32: PoolReliefPolicy.Stall] = [:]
+        var reset = 0
+        for slot in 0..<UInt32(states.count) {
+            let phase = states[slot].phase
+            guard phase == .open || phase == .closing else { continue }
+            // Only the queue in the pool: what waits in `poolWait` cannot shrink while the pool
+            // is dry, whether its client reads or not, so it says nothing about the client.
+            let queued = worker.queuedBytes(id(slot))
+            guard queued > 0 else { continue }
+            let look = policy.look(stalls[slot], queued: queued, now: now)
+            if look.resets {
+                reportClosed(slot, code: configuration.slowClientCloseCode.rawValue)
+                worker.close(id(slot), .abort)
+                reset += 1
+            } else {
+                next[slot] = look.stall
+            }
+        }
+        stalls = next
+        guard reset > 0 else { return }
+        counters.slowClientsReset += UInt64(reset)
+        guard let total = reliefLog.note(now: now, count: UInt64(reset)) else { return }
+        GatewayLog.logger.warning("""
+            worker \(worker.index): reset \(total) clients whose queues did not shrink for the close timeout \
+            while the send pool was at its reserve (they do not read)
+            """)
     }
 
     /// A frame's bytes on the heap, for `poolWait` (a cold path: the pool was dry).

@@ -30,6 +30,11 @@ final class GatewayWorker: WorkerHandler {
     /// Some client was paused because the send pool was down to its reserve.
     var pausedForPool = false
     var poolLog: LogThrottle
+    var reliefLog: LogThrottle
+    /// While the send pool is pressed: each holder's queue and since when it has not shrunk.
+    var stalls: [UInt32: PoolReliefPolicy.Stall] = [:]
+    /// The tick the pool left its reserve, while `stalls` are kept through a short relief.
+    var pressureGoneSince: UInt32?
     var counters = GatewayCounters()
     let published = Mutex(GatewayCounters())
 
@@ -93,6 +98,7 @@ final class GatewayWorker: WorkerHandler {
         sendQueue = SendQueuePolicy(limit: Int(configuration.engine.sendQueueLimitBytes), slowClients: configuration.slowClientPolicy)
         dropLog = LogThrottle(intervalTicks: configuration.ticks(10_000))
         poolLog = LogThrottle(intervalTicks: configuration.ticks(10_000))
+        reliefLog = LogThrottle(intervalTicks: configuration.ticks(10_000))
         clientTopicLog = LogThrottle(intervalTicks: configuration.ticks(10_000))
         clientTopicPrefixes = backend == nil ? [] : configuration.backend.clientTopicPrefixes.map { Array($0.utf8) }
     }
@@ -196,6 +202,7 @@ final class GatewayWorker: WorkerHandler {
 
     private func tick() {
         _ = wheel.advance(to: now, limit: configuration.expiriesPerTick) { slot in expire(slot) }
+        relievePool()
         if !paused.isEmpty { resumeDrained() }
         if !pausedForWorker.isEmpty { resumeForWorkers() }
         if !slowClients.isEmpty { reportDrainedClients() }

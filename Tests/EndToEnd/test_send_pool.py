@@ -83,3 +83,69 @@ def test_a_pool_below_two_large_chunks_is_refused_with_a_clear_error():
     assert result.returncode != 0
     assert "send pool must be at least 32768 bytes" in result.stderr, result.stderr
     assert "Fatal error" not in result.stderr
+
+
+def test_clients_that_do_not_read_cannot_hold_the_others_paused(gateway):
+    """30 clients flood echoes and never read, through a 256 KiB pool; 10 clients that read keep
+    echoing. While the pool is at its reserve, the flooders, whose queues do not shrink for the
+    close timeout, are reset, and the readers never see an error or a long stall."""
+    import socket
+    import time
+
+    server = gateway("--workers", "1", "--send-pool", str(256 << 10), "--buffer-count", "16", "--buffer-size", "4096",
+                     "--close-timeout", "1")
+    flooders = []
+    for index in range(30):
+        client = RawClient(server.port, timeout_s=10, receive_buffer=4096)
+        client.handshake()
+        client.sock.setblocking(False)
+        flooders.append(client)
+    chunk = b"".join(frame(TEXT, payload(100 + index, seq)) for seq in range(8))
+    readers, results = [], {}
+
+    def read_steadily(index):
+        worst = 0.0
+        try:
+            with RawClient(server.port, timeout_s=15) as client:
+                client.handshake()
+                deadline = time.monotonic() + 6
+                seq = 0
+                while time.monotonic() < deadline:
+                    started = time.monotonic()
+                    client.send(frame(TEXT, payload(index, seq)))
+                    opcode, data = client.read_message()
+                    if (opcode, data) != (TEXT, payload(index, seq)):
+                        results[index] = f"message {seq}: {opcode} {data[:20]!r}"
+                        return
+                    worst = max(worst, time.monotonic() - started)
+                    seq += 1
+                results[index] = ("ok", seq, worst)
+        except Exception as error:  # noqa: BLE001 - reported, not raised in a thread
+            results[index] = f"failed: {error!r}"
+
+    readers = [threading.Thread(target=read_steadily, args=(index,)) for index in range(10)]
+    for thread in readers:
+        thread.start()
+    # Flood for as long as the readers run: whatever the sockets take, never reading.
+    deadline = time.monotonic() + 6
+    while time.monotonic() < deadline:
+        for client in flooders:
+            try:
+                client.sock.send(chunk)
+            except (BlockingIOError, ConnectionResetError, BrokenPipeError, OSError):
+                pass
+        time.sleep(0.01)
+    for thread in readers:
+        thread.join(30)
+    bad = {index: result for index, result in results.items() if not (isinstance(result, tuple) and result[0] == "ok")}
+    assert len(results) == 10 and not bad, bad
+    # Flooders whose echoes waited off the pool join the pool once a reset frees room, and are
+    # reset a close timeout later in turn: readers wait a few close timeouts at worst (about 4.4 s
+    # here), never unbounded and never closed.
+    worst = max(result[2] for result in results.values())
+    assert worst < 8, f"a reader waited {worst:.2f} s for an echo"
+    stats = server.stats()
+    assert stats["slow_clients_reset"] > 0, stats
+    assert any("did not shrink for the close timeout" in line for line in server.lines)
+    for client in flooders:
+        client.sock.close()
