@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""Draws bench/results.png: RingGate against SwiftNIO and Hummingbird, from the newest sections
+"""Draws bench/results.png: RingGate against SwiftNIO, Hummingbird and uWebSockets, from the newest sections
 the scenario scripts appended to bench/RESULTS.md (below "Runs appended by the scenario scripts"):
 idle memory per connection at 19,000, echo messages/s at 32 B and 4 KiB, the upgrade rate when
 upgrade.sh has run, and kernel bytes per loopback pair with the kernel floor when idle.sh
-measured it. Each panel names the run it comes from. Installs matplotlib with pip when missing.
+measured it, and against uWebSockets the server CPU per echoed message by size (echo_sizes.sh)
+and burst broadcast deliveries (broadcast.sh 19000). Each panel names the run it comes from. Installs matplotlib with pip when missing.
 
 Usage: python3 bench/plot.py [RESULTS.md] [OUT.png]"""
 
@@ -182,23 +183,70 @@ def kernel_memory(axis, idle):
     axis.set_title(f"{title}\n19,000 held, RingGate parked; {note}\n{idle.stamp}", fontsize=10)
 
 
+def uws_echo(axis, run):
+    title = "Server CPU per echoed message: RingGate / uWebSockets"
+    if run is None:
+        return missing(axis, title, "no echo_sizes.sh run yet:\nbench/scenarios/echo_sizes.sh")
+    labels, values = [], []
+    for row in run.rows:
+        if row.get("server") != "ringgate":
+            continue
+        peer = next((r for r in run.rows if r.get("server") == "uws" and r.get("size x in flight") == row.get("size x in flight")), None)
+        mine, theirs = column(row, "server CPU s per million"), column(peer, "server CPU s per million")
+        if mine and theirs:
+            labels.append(row["size x in flight"].replace(" x ", "\nx "))
+            values.append(mine / theirs)
+    if not values:
+        return missing(axis, title, "the newest echo_sizes.sh run has no uWS rows")
+    colors = ["#1f6feb" if v <= 1 else "#d1242f" for v in values]
+    axis.bar(range(len(values)), values, color=colors, width=0.6)
+    axis.set_xticks(range(len(values)), labels, fontsize=8)
+    for x, v in enumerate(values):
+        axis.annotate(f"{v:.2f}", (x, v), ha="center", va="bottom", fontsize=9, xytext=(0, 2), textcoords="offset points")
+    axis.axhline(1.0, color="black", linestyle="--", linewidth=1, label="uWebSockets (1.0); below: RingGate cheaper")
+    axis.legend(loc="upper left", fontsize=8)
+    axis.set_ylim(0, max(values + [1.0]) * 1.25)
+    axis.set_ylabel("RingGate CPU / uWS CPU, same run")
+    axis.set_title(f"{title}\ndefault settings, 100 connections, one server core each\n{run.stamp}", fontsize=10)
+
+
+def uws_broadcast(axis, run):
+    title = "Burst broadcast, 20 x 64 B back to back: deliveries per second"
+    rows = [] if run is None else [r for r in run.rows if "back to back" in r.get("publish", "")]
+    mine = next((r for r in rows if r.get("gateway workers") != "uWS"), None)
+    theirs = next((r for r in rows if r.get("gateway workers") == "uWS"), None)
+    if not mine or not theirs:
+        return missing(axis, title, "no broadcast.sh run with uWS rows yet:\nbench/scenarios/broadcast.sh 19000")
+    values = [column(mine, "deliveries/s"), column(theirs, "deliveries/s")]
+    bars(axis, ["RingGate", "uWebSockets"], values, ["#1f6feb", "#57606a"], "deliveries per second", log=False)
+    axis.set_title(f"{title}\n{mine.get('subscribers')} subscribers of one topic; RingGate {ratio(values[0], values[1])} uWS"
+                   f"\n{run.stamp}", fontsize=10)
+
+
 def main():
     results = Path(sys.argv[1]) if len(sys.argv) > 1 else HERE / "RESULTS.md"
     out = Path(sys.argv[2]) if len(sys.argv) > 2 else HERE / "results.png"
     sections = appended_sections(results)
     idle = newest(sections, r"Idle connections: 19000,")
+    # The memory panel compares within one run: the newest that measured the peers too.
+    idle_with_peers = next((x for x in reversed(sections)
+                            if re.match(r"Idle connections: 19000,", x.title) and x.row("nio")), idle)
     echo = newest(sections, r"Echo, one server core")
     upgrade = newest(sections, r"Upgrade rate, one server core")
+    sizes = newest(sections, r"Echo at default settings, 100 connections, ringgate and uWebSockets")
+    broadcast = newest(sections, r"Broadcast: one topic, 64-byte messages, 19000")
     pyplot = matplotlib_pyplot()
-    figure, axes = pyplot.subplots(2, 2, figsize=(13, 9.5))
-    idle_memory(axes[0][0], idle)
+    figure, axes = pyplot.subplots(3, 2, figsize=(13, 14))
+    idle_memory(axes[0][0], idle_with_peers)
     echo_rate(axes[0][1], echo)
     upgrade_rate(axes[1][0], upgrade)
     kernel_memory(axes[1][1], idle)
+    uws_echo(axes[2][0], sizes)
+    uws_broadcast(axes[2][1], broadcast)
     for axis in axes.flat:
         axis.grid(axis="y", alpha=0.3)
         axis.set_axisbelow(True)
-    figure.suptitle("RingGate against SwiftNIO and Hummingbird echo servers, same machine, one server core each",
+    figure.suptitle("RingGate against SwiftNIO, Hummingbird and uWebSockets, same machine, one server core each",
                     fontsize=13)
     figure.text(0.5, 0.005, f"From the newest runs in {results.name} (date, commit of each under its title). "
                 "2 shared cores, loopback; ratios within one run.", ha="center", fontsize=8, color="dimgray")
