@@ -9,7 +9,7 @@ public enum AdminRoutes {
                     GatewayMetrics.render(
                         total: total, workers: workers, draining: gateway.isDraining, backend: gateway.backendCounters,
                         links: gateway.backendLinks
-                    ))
+                    ) + ProcessMetrics.render())
         case "/healthz":
             return (200, "text/plain", "ok\n")
         case "/readyz":

@@ -66,7 +66,7 @@ public struct HostReadings: Sendable {
     }
 
     /// A small file's text; nil when it cannot be opened or read.
-    private func read(_ relativePath: String) -> String? {
+    func read(_ relativePath: String) -> String? {
         let fd = open(root + relativePath, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }

@@ -91,3 +91,15 @@ def test_the_readme_lists_every_metric(gateway):
         readme = (ROOT / "README.md").read_text()
         missing = [name for name in names if f"`{name}`" not in readme and f"`{name}{{" not in readme]
         assert names and not missing, missing
+
+
+def test_the_process_and_build_series_are_on_metrics(gateway):
+    import time
+    server = gateway("--workers", "1", "--admin-port", "0")
+    found = samples(page(server))
+    assert found["process_resident_memory_bytes"] > 1 << 20
+    assert 0 < found["process_open_fds"] <= found["process_max_fds"]
+    assert found["process_cpu_seconds_total"] > 0
+    assert abs(found["process_start_time_seconds"] - time.time()) < 120
+    build = [name for name in found if name.startswith("ringgate_build_info{")]
+    assert len(build) == 1 and 'version="' in build[0] and 'kernel="' in build[0] and found[build[0]] == 1
