@@ -52,7 +52,7 @@ extension GatewayWorker {
                 if !early.isEmpty, states[slot].phase == .open { frames(slot, UnsafeMutableRawBufferPointer(mutating: early)) }
             } else {
                 backendCounters.upgradesRefused += 1
-                answerHTTP(slot, status: 503, body: "no application worker is connected")
+                refuseUpgrade(slot, request, status: 503, body: "no application worker is connected")
             }
             return
         }

@@ -85,6 +85,29 @@ extension GatewayWorker {
         finishWithoutFrames(slot)
     }
 
+    /// Refuses an upgrade that the application (or the gateway, for it) decided against. A
+    /// browser cannot read an HTTP answer to a WebSocket upgrade: its JavaScript sees close code
+    /// 1006 and no reason. So a browser's upgrade (it carries Origin, which browsers always send
+    /// and other clients rarely do) is accepted and closed at once with code 4000 + status and
+    /// the body as the reason (RFC 6455 section 7.4.2 leaves 4000-4999 to applications); any
+    /// other client gets the HTTP answer.
+    func refuseUpgrade(_ slot: UInt32, _ request: UpgradeRequest, status: Int, body: String) {
+        guard request.origin != nil, (100...999).contains(status) else {
+            answerHTTP(slot, status: status, body: body)
+            return
+        }
+        guard sendRaw(slot, HandshakeResponse.switchingProtocols(for: request)) else { return }
+        states.pointer(slot).pointee.phase = .open
+        states.pointer(slot).pointee.flags.insert(.upgraded)
+        receivers.pointer(slot).initialize(to: FrameReceiver())
+        var reason = Array(body.utf8.prefix(FrameEncoder.maxControlPayload - 2))
+        while !reason.isEmpty, String(validating: reason, as: UTF8.self) == nil { reason.removeLast() }  // a whole last character
+        let code = UInt16(4000 + status)
+        closeWithFrame(slot) { buffer in
+            reason.withUnsafeBytes { FrameEncoder.writeClose(into: buffer, code: code, reason: $0) }
+        }
+    }
+
     /// Answers an upgrade with an HTTP error of the application's (or the gateway's) choosing.
     func answerHTTP(_ slot: UInt32, status: Int, body: String) {
         sendRaw(slot, HandshakeResponse.plain(

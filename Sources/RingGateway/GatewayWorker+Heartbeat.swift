@@ -12,11 +12,11 @@ extension GatewayWorker {
             return
         case .handshake:
             counters.handshakeTimeouts += 1
-            if pendingUpgrades.removeValue(forKey: slot) != nil {
+            if let pending = pendingUpgrades.removeValue(forKey: slot) {
                 // The worker did not decide in time: the client gets an answer, the worker CLOSED.
                 backendCounters.upgradesRefused += 1
                 reportClosed(slot, code: CloseCode.abnormalClosure.rawValue)
-                answerHTTP(slot, status: 503, body: "the application did not answer in time")
+                refuseUpgrade(slot, pending.request, status: 503, body: "the application did not answer in time")
             } else {
                 worker.close(id(slot), .abort)
             }

@@ -110,11 +110,11 @@ extension GatewayWorker {
         case .reject:
             let status = try reader.u16()
             let body = reader.rest()
-            guard let slot = ownedSlot(raw, link: link, phase: .handshake), pendingUpgrades.removeValue(forKey: slot) != nil else { return }
+            guard let slot = ownedSlot(raw, link: link, phase: .handshake), let pending = pendingUpgrades.removeValue(forKey: slot) else { return }
             backendCounters.upgradesRejected += 1
             counters.handshakesRejected += 1
             states.pointer(slot).pointee.flags.insert(.closeReported)  // the worker decided: no CLOSED owed
-            answerHTTP(slot, status: Int(status), body: String(decoding: body, as: UTF8.self))
+            refuseUpgrade(slot, pending.request, status: Int(status), body: String(decoding: body, as: UTF8.self))
         case .send:
             let kind = try reader.u8()
             let payload = reader.rest()
@@ -126,11 +126,11 @@ extension GatewayWorker {
             if let slot = ownedSlot(raw, link: link, phase: .open) {
                 reportClosed(slot, code: code, reason: reason)
                 closeWithFrame(slot) { buffer in FrameEncoder.writeClose(into: buffer, code: code, reason: reason) }
-            } else if let slot = ownedSlot(raw, link: link, phase: .handshake), pendingUpgrades.removeValue(forKey: slot) != nil {
+            } else if let slot = ownedSlot(raw, link: link, phase: .handshake), let pending = pendingUpgrades.removeValue(forKey: slot) {
                 // Closing an undecided upgrade refuses it.
                 states.pointer(slot).pointee.flags.insert(.closeReported)
                 backendCounters.upgradesRejected += 1
-                answerHTTP(slot, status: 403, body: "refused by the application")
+                refuseUpgrade(slot, pending.request, status: 403, body: "refused by the application")
             }
         case .subscribe:
             let topic = try reader.u32()
@@ -212,10 +212,10 @@ extension GatewayWorker {
                 continue
             }
             state.pointee.flags.insert(.closeReported)
-            if pending != nil {
+            if let pending {
                 pendingUpgrades[slot] = nil
                 backendCounters.upgradesRefused += 1
-                answerHTTP(slot, status: 503, body: "the application worker went away")
+                refuseUpgrade(slot, pending.request, status: 503, body: "the application worker went away")
             } else if state.pointee.phase == .open {
                 backendCounters.connectionsClosedOnLoss += 1
                 let code: CloseCode = backend.configuration.onWorkerLoss == .move ? .serviceRestart : .internalError

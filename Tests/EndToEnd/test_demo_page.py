@@ -97,3 +97,28 @@ def test_a_browser_echoes_measures_a_burst_and_reconnects(gateway, browser):
     browser.find_element("id", "text").send_keys("after the restart")
     browser.find_element("id", "sendButton").click()
     wait_for(browser, "the echo after the restart", lambda d: "after the restart" in text(d, "log"))
+
+
+def test_a_refused_upgrade_reaches_browser_javascript_as_a_readable_close(gateway, browser):
+    from linkworker import LinkWorker
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "gw.sock")
+        server = gateway("--workers", "1", "--backend-socket", path)
+        before = len(server.lines)
+        LinkWorker(path, on_open=lambda w, fields: w.reject(fields["conn"], 403, "banned from this room".encode()))
+        assert server.wait_for_line(lambda line: "joined as link" in line, 5.0, after=before)
+        # A page of its own origin on loopback (from about:blank Chromium does not reach loopback).
+        import http.server
+        import threading
+        page = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+        threading.Thread(target=page.serve_forever, daemon=True).start()
+        browser.get(f"http://127.0.0.1:{page.server_address[1]}/nothing-here")
+        browser.set_script_timeout(TIMEOUT_S)
+        seen = browser.execute_async_script("""
+            const done = arguments[arguments.length - 1];
+            const socket = new WebSocket(arguments[0]);
+            socket.onclose = (event) => done({ code: event.code, reason: event.reason });
+        """, f"ws://127.0.0.1:{server.port}/room")
+        page.shutdown()
+        assert seen == {"code": 4403, "reason": "banned from this room"}

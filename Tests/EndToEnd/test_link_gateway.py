@@ -147,3 +147,27 @@ def test_workers_hear_of_a_drain_before_their_clients_close(gateway, socket_path
         assert ws.close_code == 1001
     run(scenario())
     assert server.process.wait(10) == 0
+
+
+def test_a_refusal_reaches_a_browser_as_a_close_it_can_read(gateway, socket_path):
+    """A worker's REJECT (status 403, a body) to a client that sent Origin, as every browser does:
+    the upgrade completes and closes at once with 4000 + status and the body as the reason, since
+    a browser's JavaScript cannot read an HTTP answer (it sees 1006). A client without Origin
+    still gets the HTTP answer."""
+    from websockets.exceptions import ConnectionClosed
+
+    server = gateway("--workers", "1", "--backend-socket", socket_path)
+    worker = join(server, socket_path, on_open=lambda w, fields: w.reject(fields["conn"], 403, "banned from this room".encode()))
+
+    async def scenario():
+        async with connect(f"ws://127.0.0.1:{server.port}/room", origin="https://app.example") as ws:
+            with pytest.raises(ConnectionClosed) as caught:
+                await ws.recv()
+            assert caught.value.rcvd.code == 4403 and caught.value.rcvd.reason == "banned from this room"
+        with pytest.raises(InvalidStatus) as refused:
+            await connect(f"ws://127.0.0.1:{server.port}/room")
+        assert refused.value.response.status_code == 403
+        assert refused.value.response.body == b"banned from this room\n"
+    run(scenario())
+    stats = server.stop(until=lambda s: s["backend_upgrades_rejected"] >= 2)
+    assert stats["backend_upgrades_rejected"] == 2 and stats["handshakes_ok"] == 0
