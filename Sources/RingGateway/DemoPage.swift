@@ -80,8 +80,9 @@ enum DemoPage {
         clearTimeout(stableTimer);
         pending.clear();
         if (burst) { burst = null; $("burstResult").textContent = "interrupted by the disconnect"; }
-        // Full jitter: a random wait up to an exponentially growing, bounded ceiling.
-        const ceiling = Math.min(30000, 500 * 2 ** attempt);
+        // Full jitter: a random wait up to an exponentially growing ceiling, bounded at 5 s so a
+        // person watching sees the page come back soon after the gateway does.
+        const ceiling = Math.min(5000, 500 * 2 ** attempt);
         const wait = Math.round(Math.random() * ceiling);
         attempt += 1;
         setState("closed", "code " + event.code + (event.reason ? " (" + event.reason + ")" : "") + "; retrying in " + (wait / 1000).toFixed(1) + " s");
