@@ -195,9 +195,11 @@ extension GatewayWorker {
     }
 
     /// The client's close frame: its worker hears CLOSED, and the client gets the same code
-    /// back (RFC 6455 section 5.5.1); the TCP close follows the flush.
+    /// back (RFC 6455 section 5.5.1); the TCP close follows the flush. A close the client starts
+    /// counts as its own; one answering the gateway's (a drain, a rate limit, a protocol error)
+    /// was counted under that reason already, so the reasons add up.
     func clientClosed(_ slot: UInt32, code: UInt16?, reason: UnsafeRawBufferPointer) {
-        counters.closedByClient += 1
+        if !states[slot].flags.contains(.closeSent) { counters.closedByClient += 1 }
         reportClosed(slot, code: code ?? CloseCode.noStatusReceived.rawValue, reason: reason)
         closeWithFrame(slot, peerClosed: true) { buffer in
             FrameEncoder.writeClose(into: buffer, code: code, reason: UnsafeRawBufferPointer(start: nil, count: 0))

@@ -240,3 +240,6 @@ def test_sighup_applies_new_limits_to_open_and_new_connections(gateway, tmp_path
     stats = server.stop(until=lambda s: s["open"] == 0)
     assert stats["protocol_errors"] >= 1 and stats["idle_timeouts"] == 1 and stats["rate_limited"] == 1
     assert stats["refused_over_limit"] == 1
+    # Only the two the clients closed themselves: a client answering the gateway's close (1009,
+    # 1001, 1008 above) is counted under the gateway's reason alone.
+    assert stats["closed_by_client"] == 2, stats
