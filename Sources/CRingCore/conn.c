@@ -24,7 +24,6 @@ int rg_internal_conns_init(rg_worker *w)
 		numa_tonode_memory(w->conns, conn_bytes, w->node);
 	if (rg_internal_chunks_init(w))
 		return -ENOMEM;
-
 	/*
 	 * A slot is on each list at most once, except that rg_internal_flush may
 	 * put a slot it has just taken off back on (a drain it starts): twice the

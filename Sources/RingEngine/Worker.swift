@@ -25,7 +25,7 @@ public enum CloseMode: UInt32, Sendable {
 
 /// Why a send was not queued (`rg_conn_send`'s errors).
 public enum SendRefusal: Error, Sendable {
-    /// The refusal a negative `Worker.sendMessage` result stands for.
+    /// The refusal a negative `Worker.sendMessage` (or `rg_conn_send`) result stands for.
     public init(queuedOrError code: Int) {
         switch Int32(truncatingIfNeeded: code) {
         case -ESTALE: self = .stale
@@ -89,16 +89,6 @@ public struct Worker: @unchecked Sendable {
     /// read: stop reading and stop taking new work that sends until it clears.
     @inline(__always)
     public var sendPressure: Bool { rg_worker_send_pressure(raw) != 0 }
-
-    /// Why the last `reserve` returned nil.
-    public static var lastReserveRefusal: SendRefusal {
-        switch errno {
-        case ESTALE: .stale
-        case EPIPE: .closing
-        case ENOMEM: .poolDry
-        default: .full
-        }
-    }
 
     /// Bytes queued and not yet taken by the kernel.
     public func queuedBytes(_ id: ConnectionID) -> Int { Int(rg_conn_queued(raw, id.slot, id.generation)) }
@@ -171,13 +161,7 @@ public struct Worker: @unchecked Sendable {
 
     @inline(__always)
     private func refusal(_ code: Int32) -> SendRefusal? {
-        switch code {
-        case 0: nil
-        case -ESTALE: .stale
-        case -EPIPE: .closing
-        case -ENOMEM: .poolDry
-        default: .full
-        }
+        code == 0 ? nil : SendRefusal(queuedOrError: Int(code))
     }
 }
 

@@ -32,11 +32,8 @@ extension GatewayWorker {
     }
 
     func upgrade(_ slot: UInt32, _ request: UpgradeRequest) {
-        guard sendRaw(slot, HandshakeResponse.switchingProtocols(for: request)) else { return }
+        guard switchProtocols(slot, request) else { return }
         counters.handshakesAccepted += 1
-        states.pointer(slot).pointee.phase = .open
-        states.pointer(slot).pointee.flags.insert(.upgraded)
-        receivers.pointer(slot).initialize(to: FrameReceiver())
         // Most connections are quiet once upgraded, so they start parked: the core read the
         // request with a one-shot recv, so nothing has to be cancelled, and the first message
         // that comes soon after (see `received`) turns the connection back to a multishot recv.
@@ -48,6 +45,15 @@ extension GatewayWorker {
         }
         let firstCheck = heartbeats.firstCheck(now: now, seed: slot &+ states[slot].generation)
         wheel.schedule(slot, at: cappedByDrain(slot, firstCheck))
+    }
+
+    /// Sends the 101 and makes the connection a WebSocket one: open, its frames parsed.
+    private func switchProtocols(_ slot: UInt32, _ request: UpgradeRequest) -> Bool {
+        guard sendRaw(slot, HandshakeResponse.switchingProtocols(for: request)) else { return false }
+        states.pointer(slot).pointee.phase = .open
+        states.pointer(slot).pointee.flags.insert(.upgraded)
+        receivers.pointer(slot).initialize(to: FrameReceiver())
+        return true
     }
 
     /// Frames a client sends before its worker decided are kept (bounded) and replayed on ACCEPT.
@@ -96,10 +102,7 @@ extension GatewayWorker {
             answerHTTP(slot, status: status, body: body)
             return
         }
-        guard sendRaw(slot, HandshakeResponse.switchingProtocols(for: request)) else { return }
-        states.pointer(slot).pointee.phase = .open
-        states.pointer(slot).pointee.flags.insert(.upgraded)
-        receivers.pointer(slot).initialize(to: FrameReceiver())
+        guard switchProtocols(slot, request) else { return }
         var reason = Array(body.utf8.prefix(FrameEncoder.maxControlPayload - 2))
         while !reason.isEmpty, String(validating: reason, as: UTF8.self) == nil { reason.removeLast() }  // a whole last character
         let code = UInt16(4000 + status)

@@ -15,7 +15,7 @@ private let droppableFrame: RecordMeasure = { head, available in
 
 extension GatewayWorker {
     /// Under the drop policy, drops the connection's oldest unsent messages until `total` more
-    /// bytes fit under the queue limit (or in the send pool); true when they now do. On wss://
+    /// bytes fit under the queue limit; true when they now do. On wss://
     /// the queue holds encrypted records, which cannot be cut: false.
     func makeRoom(_ slot: UInt32, for total: Int) -> Bool {
         guard sendQueue.slowClients == .drop else { return false }
@@ -26,7 +26,7 @@ extension GatewayWorker {
         counters.droppedOldest += UInt64(dropped.messages)
         noteDrops(UInt64(dropped.messages))
         let left = queued - dropped.bytes
-        return sendQueue.fitsAfterDrop(total, left: left)
+        return sendQueue.fits(total, behind: left)
     }
 
     /// The client's queue (or the worker's pool) is full: the client is not keeping up. Under

@@ -19,21 +19,17 @@ struct SendQueuePolicy: Equatable {
     /// Whether a message of `total` bytes (header included) may join `queued` bytes as they
     /// are. An empty queue takes any one message, so a message larger than the limit still
     /// goes out to a client that keeps up; otherwise the limit bounds what waits behind it.
+    /// The core applies the same rule as it queues (`rg_conn_send_message`); this one decides
+    /// whether dropping made room.
     func fits(_ total: Int, behind queued: Int) -> Bool {
         queued == 0 || queued + total <= limit
     }
 
-    /// Under `drop`, how many queued bytes should go so that `total` more fit: past the limit
-    /// what exceeds it, within it (the worker's pool is dry) the new message's size. Nil under
-    /// other policies: they never drop.
+    /// Under `drop`, how many queued bytes should go so that `total` more fit: what exceeds
+    /// the limit (at least the new message's size). Nil under other policies: they never drop.
     func bytesToDrop(for total: Int, behind queued: Int) -> Int? {
         guard slowClients == .drop else { return nil }
         return queued + total > limit ? queued + total - limit : total
-    }
-
-    /// After dropping, whether `total` now fits behind the `left` bytes still queued.
-    func fitsAfterDrop(_ total: Int, left: Int) -> Bool {
-        left == 0 || left + total <= limit
     }
 
     /// Under `pause`, whether a client with `queued` bytes waiting, the newest message

@@ -14,14 +14,14 @@ struct SendQueuePolicyTests {
         #expect(!policy.fits(1, behind: 1000))
     }
 
-    @Test("only drop drops: past the limit what exceeds it, within it (a dry pool) the message's size")
+    @Test("only drop drops: what exceeds the limit, at least the message's size")
     func drops() {
         let drop = SendQueuePolicy(limit: limit, slowClients: .drop)
         #expect(drop.bytesToDrop(for: 300, behind: 900) == 200)
         #expect(drop.bytesToDrop(for: 100, behind: 200) == 100)
-        #expect(drop.fitsAfterDrop(300, left: 700))
-        #expect(!drop.fitsAfterDrop(301, left: 700))
-        #expect(drop.fitsAfterDrop(5000, left: 0), "an emptied queue takes even a message above the limit")
+        #expect(drop.fits(300, behind: 700))
+        #expect(!drop.fits(301, behind: 700))
+        #expect(drop.fits(5000, behind: 0), "an emptied queue takes even a message above the limit")
         for other in [SlowClientPolicy.close, .pause] {
             #expect(SendQueuePolicy(limit: limit, slowClients: other).bytesToDrop(for: 300, behind: 900) == nil)
         }
